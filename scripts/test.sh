@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's test command: set up what is missing, then typecheck, lint and run every test.
+# Tests start their own redis-server, devstack, SIS server, Prometheus and worker processes on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+mkdir -p .obsq
+echo "== typecheck"; pnpm -s typecheck
+echo "== lint"; pnpm -s lint
+echo "== tests"
+status=0
+pnpm -s vitest run --reporter=default --reporter=json --outputFile=.obsq/vitest-report.json "$@" || status=$?
+node scripts/testSummary.mjs .obsq/vitest-report.json || status=1
+exit "$status"
