@@ -1,2 +1,3 @@
 export * from './errors/index.js';
 export * from './result/index.js';
+export * from './audio/index.js';

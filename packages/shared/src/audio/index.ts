@@ -1,0 +1,6 @@
+export * from './audioFormat.js';
+export * from './formatMismatch.js';
+export * from './g711.js';
+export * from './prepareAudio.js';
+export * from './sox.js';
+export * from './wav.js';
