@@ -1,3 +1,4 @@
 export * from './errors/index.js';
 export * from './result/index.js';
 export * from './audio/index.js';
+export * from './sis/index.js';
