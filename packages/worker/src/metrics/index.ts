@@ -1,0 +1,3 @@
+export * from './metricLabels.js';
+export * from './queueDepthReader.js';
+export * from './workerMetrics.js';
