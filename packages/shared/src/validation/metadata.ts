@@ -1,0 +1,31 @@
+import type { ValidationIssue } from '../errors/index.js';
+import { joinFieldPath } from './fieldPath.js';
+
+/** Most bytes of user metadata (keys plus values, UTF-8) one object may carry (8 KiB). */
+export const METADATA_MAX_BYTES = 8 * 1024;
+
+const KEY = /^[a-z0-9\-_.]+$/;
+// Metadata travels in HTTP headers: control characters (CR/LF above all) would split the header.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks user metadata: keys made of `[a-z0-9-_.]`, values without control characters, and keys
+ * plus values together at most 8 KiB in UTF-8.
+ * @defaultValue field `'metadata'`
+ */
+export function metadataIssues(metadata: Record<string, string>, field = 'metadata'): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  let total = 0;
+  for (const [key, value] of Object.entries(metadata)) {
+    const valid = KEY.test(key);
+    const at = joinFieldPath(field, key);
+    if (!valid) issues.push({ field: at, rule: "key may contain only lowercase letters, digits, '-', '_' and '.'" });
+    if (CONTROL.test(value)) issues.push({ field: at, rule: 'value must not contain control characters' });
+    total += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
+  }
+  if (total > METADATA_MAX_BYTES) {
+    issues.push({ field, rule: `keys and values together must be at most ${METADATA_MAX_BYTES} bytes in UTF-8 (got ${total})` });
+  }
+  return issues;
+}
