@@ -1,1 +1,2 @@
 export * from './getResult.js';
+export * from './resultStore.js';

@@ -1,0 +1,3 @@
+export * from './producer.js';
+export type { EnqueueUploadInput, EnqueuedUpload } from './uploads/enqueueUpload.js';
+export type { UploadSource } from './sources/probeSource.js';

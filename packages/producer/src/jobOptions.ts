@@ -1,0 +1,26 @@
+import type { JobsOptions } from 'bullmq';
+import { jobCatalog, type JobName } from '@obsq/shared';
+
+/** Job id rule: BullMQ reserves `:` and purely numeric ids. */
+const JOB_ID = /^(?!\d+$)[A-Za-z0-9._-]{1,200}$/;
+
+/** Checks a caller-chosen job id; returns the rule it breaks or undefined. */
+export function jobIdRule(jobId: string): string | undefined {
+  return JOB_ID.test(jobId) ? undefined : 'must be 1 to 200 characters of letters, digits, ".", "_" or "-", and not only digits';
+}
+
+/**
+ * BullMQ options for a job from the catalog. Retries use the worker's custom backoff strategy
+ * (type `obsq`), which applies the catalog's jittered exponential backoff and honours Retry-After.
+ */
+export function jobOptions(name: JobName, jobId: string, retentionSeconds: number): JobsOptions {
+  const entry = jobCatalog[name];
+  return {
+    jobId,
+    attempts: entry.attempts,
+    backoff: { type: 'obsq', delay: entry.backoff.delayMs },
+    // Keep finished jobs as long as their records, so re-enqueueing the same id stays idempotent.
+    removeOnComplete: { age: retentionSeconds },
+    removeOnFail: { age: retentionSeconds },
+  };
+}

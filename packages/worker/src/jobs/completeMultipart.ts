@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
+import type { JobContext } from './jobContext.js';
+
+/** One part as reported by a finished child job (upload-part or part-mode copy-object). */
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  /** Hex MD5 of the part when known (uploads), used to verify the multipart ETag. */
+  md5?: string;
+}
+
+/** Body of a `complete-multipart` record (OBS SDK's CompleteMultipartUpload response, plus extras). */
+export interface CompleteRecordBody {
+  location: string;
+  bucket: string;
+  key: string;
+  etag: string;
+  versionId: string;
+  size: number;
+  parts: number;
+  /** Which path produced the object (`multipart-upload` or `multipart-copy`). */
+  path: 'multipart-upload' | 'multipart-copy';
+}
+
+/** A part failed for good: the parent carries the part's record. Always permanent. */
+export class PartFailedError extends ObsqError {
+  readonly result: GetResult;
+  constructor(message: string, result: GetResult) {
+    super('OBSQ_STORAGE', message, { permanent: true });
+    this.name = 'PartFailedError';
+    this.result = result;
+  }
+}
+
+const childIdOf = (childKey: string) => childKey.slice(childKey.lastIndexOf(':') + 1);
+
+/** S3-style multipart ETag: MD5 of the concatenated binary part MD5s, then `-N`. */
+export function multipartEtag(md5s: readonly string[]): string {
+  const h = createHash('md5');
+  for (const m of md5s) h.update(Buffer.from(m, 'hex'));
+  return `${h.digest('hex')}-${md5s.length}`;
+}
+
+/**
+ * Completes a multipart upload or copy once its children are done. If any child failed for good
+ * (`continueParentOnFailure` woke us early), aborts the upload so no parts are left behind and fails
+ * with that child's error code.
+ */
+export async function completeMultipart(ctx: JobContext<'complete-multipart'>): Promise<GetResult<CompleteRecordBody>> {
+  const { data, job, storage, signal } = ctx;
+  const target = { bucket: data.bucket, key: data.key, uploadId: data.uploadId };
+
+  const failures = await job.getIgnoredChildrenFailures();
+  const failedKeys = Object.keys(failures);
+  if (failedKeys.length > 0) {
+    const childId = childIdOf(failedKeys[0]!);
+    const childRecord = await ctx.results.get(childId);
+    await abortUpload(ctx);
+    await job.removeUnprocessedChildren().catch((err: unknown) => ctx.logger.warn({ err }, 'could not remove unprocessed children'));
+    const reason = failures[failedKeys[0]!] ?? 'failed';
+    const rec = childRecord?.result;
+    throw new PartFailedError(
+      `part job ${childId} failed: ${rec?.errorCode ? `${rec.errorCode}: ` : ''}${rec?.errorMessage || reason}; upload ${data.uploadId} aborted`,
+      makeGetResult({
+        ...(rec ?? {}),
+        status: rec && rec.status >= 300 ? rec.status : 0,
+        errorCode: rec?.errorCode || 'PartFailed',
+        errorMessage: `part job ${childId} failed: ${rec?.errorMessage || reason}; upload aborted`,
+        resource: rec?.resource || `${data.bucket}/${data.key}`,
+      }),
+    );
+  }
+
+  const values = (await job.getChildrenValues()) as Record<string, GetResult<CompletedPart> | undefined>;
+  const parts = Object.values(values)
+    .map((v) => v?.body)
+    .filter((b): b is CompletedPart => !!b && Number.isInteger(b.partNumber))
+    .sort((a, b) => a.partNumber - b.partNumber);
+  const problems: string[] = [];
+  if (parts.length !== data.totalParts) problems.push(`expected ${data.totalParts} parts, children returned ${parts.length}`);
+  parts.forEach((p, i) => {
+    if (p.partNumber !== i + 1) problems.push(`part ${i + 1} missing (found ${p.partNumber})`);
+  });
+  const sum = parts.reduce((n, p) => n + p.size, 0);
+  if (sum !== data.size) problems.push(`parts add up to ${sum} bytes, expected ${data.size}`);
+  if (problems.length > 0) {
+    await abortUpload(ctx);
+    throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${data.uploadId}: ${problems.join('; ')}`, { permanent: true });
+  }
+
+  const md5s = parts.every((p) => p.md5) ? parts.map((p) => p.md5!) : undefined;
+  const expectedEtag = md5s ? multipartEtag(md5s) : undefined;
+  const path = data.kind === 'copy' ? 'multipart-copy' : 'multipart-upload';
+
+  // A previous attempt may have completed the upload and lost the answer: look before completing again.
+  if (ctx.attempt > 1) {
+    const already = await alreadyCompleted(ctx, expectedEtag);
+    if (already) return already;
+  }
+
+  let completed: GetResult<{ location?: string; bucket?: string; key?: string; etag?: string; versionId?: string }>;
+  try {
+    completed = await storage.completeMultipartUpload({ ...target, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), signal });
+  } catch (err) {
+    if (isAmbiguous(err)) {
+      const already = await alreadyCompleted(ctx, expectedEtag);
+      if (already) return already;
+    }
+    if ((err as { permanent?: boolean }).permanent) await abortUpload(ctx);
+    throw err;
+  }
+
+  const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal });
+  const size = Number(head.body?.contentLength ?? -1);
+  const etag = completed.body?.etag ?? head.body?.etag ?? '';
+  if (size !== data.size) {
+    throw new ObsqError('OBSQ_STORAGE', `completed object is ${size} bytes, expected ${data.size}`, { permanent: true });
+  }
+  const bare = etag.replace(/"/g, '');
+  if (expectedEtag && /-\d+$/.test(bare) && bare !== expectedEtag) {
+    throw new ObsqError('OBSQ_STORAGE', `completed object's ETag ${bare} is not the multipart ETag of the parts sent (${expectedEtag})`, {
+      permanent: true,
+    });
+  }
+  ctx.logger.info({ parts: parts.length, size }, 'multipart upload completed');
+  return {
+    ...completed,
+    body: {
+      location: completed.body?.location ?? '',
+      bucket: data.bucket,
+      key: data.key,
+      etag,
+      versionId: completed.body?.versionId ?? '',
+      size,
+      parts: parts.length,
+      path,
+    },
+  };
+}
+
+function isAmbiguous(err: unknown): boolean {
+  const status = (err as { result?: GetResult }).result?.status ?? 0;
+  const code = errorCode(err) ?? '';
+  return status === 0 || status >= 500 || /TIMEOUT|ECONNRESET|SOCKET|ABORT/i.test(code);
+}
+
+/** The object exists and was produced by this upload (same upload id header, or same multipart ETag). */
+async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedEtag: string | undefined): Promise<GetResult<CompleteRecordBody> | undefined> {
+  const { data, storage, signal } = ctx;
+  const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal }).catch(() => undefined);
+  if (!head?.body) return undefined;
+  const uploadIdHeader = head.header.find(([k]) => k === 'x-obs-uploadid' || k === 'x-amz-uploadid')?.[1];
+  const etag = String(head.body.etag ?? '');
+  const same = uploadIdHeader ? uploadIdHeader === data.uploadId : expectedEtag !== undefined && etag.replace(/"/g, '') === expectedEtag;
+  if (!same || Number(head.body.contentLength) !== data.size) return undefined;
+  ctx.logger.info('object already completed by an earlier attempt');
+  return {
+    ...head,
+    body: {
+      location: '',
+      bucket: data.bucket,
+      key: data.key,
+      etag,
+      versionId: String(head.body.versionId ?? ''),
+      size: data.size,
+      parts: data.totalParts,
+      path: data.kind === 'copy' ? 'multipart-copy' : 'multipart-upload',
+    },
+  };
+}
+
+/** Aborts the upload; a missing upload (already aborted or completed) is fine. */
+export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<void> {
+  const { data, storage } = ctx;
+  try {
+    await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId: data.uploadId });
+    ctx.logger.warn({ uploadId: data.uploadId }, 'multipart upload aborted');
+  } catch (err) {
+    if ((err as { result?: GetResult }).result?.errorCode === 'NoSuchUpload') return;
+    ctx.logger.error({ err }, 'abort multipart upload failed');
+  }
+}

@@ -1,0 +1,16 @@
+import { abortUpload, completeMultipart } from './completeMultipart.js';
+import type { JobHandlers } from './jobContext.js';
+import { uploadPart } from './uploadPart.js';
+import { copyObject } from './copyObject.js';
+import { transcribeAudioFile } from './transcribeAudioFile.js';
+
+export type * from './jobContext.js';
+export { multipartEtag, PartFailedError } from './completeMultipart.js';
+
+/** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
+export const jobHandlers: JobHandlers = {
+  'upload-part': { run: uploadPart },
+  'complete-multipart': { run: completeMultipart, onFinalFailure: (ctx) => abortUpload(ctx) },
+  'copy-object': { run: copyObject },
+  'transcribe-audio-file': { run: transcribeAudioFile },
+};

@@ -1,0 +1,51 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { GetResult, JobName, JobPayload, ObsClient, ResultStore } from '@obsq/shared';
+import type { WorkerMetrics } from '../metrics/index.js';
+
+/** Everything a job handler may use. Handlers never touch BullMQ internals beyond `job`. */
+export interface JobContext<N extends JobName> {
+  /** The BullMQ job (for progress, children values and the lock token). */
+  job: Job;
+  /** Lock token of this attempt (needed by some BullMQ calls). */
+  token: string | undefined;
+  /** The payload, validated again in the worker: Redis is not trusted. */
+  data: JobPayload<N>;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Attempts allowed for this job (from the catalog, stored in the job's options). */
+  attempts: number;
+  /** Fires on the job's timeout and on a forced shutdown; pass it to every I/O call. */
+  signal: AbortSignal;
+  /** Child logger bound to queue, job id and attempt. */
+  logger: Logger;
+  /** Object-storage client configured from the worker's config (credentials never in payloads). */
+  storage: ObsClient;
+  /** Result records (read children's records, e.g. a failed part's error). */
+  results: ResultStore;
+  /** Worker metrics (bytes moved, SIS sessions, ...). */
+  metrics: WorkerMetrics;
+  /** Directories file sources must resolve into (`OBSQ_SOURCE_ROOTS`). */
+  sourceRoots: readonly string[];
+  /** Worker-wide settings the handlers need. */
+  settings: HandlerSettings;
+}
+
+/** Worker-wide settings used by handlers. */
+export interface HandlerSettings {
+  /** Transcription engine and SIS client settings (used by transcribe-audio-file). */
+  sis: Record<string, unknown>;
+}
+
+/** A job handler: returns the job's GetResult record on success, throws on failure. */
+export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult>;
+
+/** How one job name is run. */
+export interface JobDefinition<N extends JobName> {
+  run: JobHandler<N>;
+  /** Cleanup after the last attempt failed (e.g. abort the multipart upload). Must not throw. */
+  onFinalFailure?: (ctx: JobContext<N>, err: Error) => Promise<void>;
+}
+
+/** The handler map: one entry per catalog job name, checked by the compiler. */
+export type JobHandlers = { [K in JobName]: JobDefinition<K> };

@@ -1,0 +1,81 @@
+import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
+import { assertRangeReadable, fetchUrlRange, md5OfFileRange, resolveSourcePath } from '../sources/index.js';
+import type { JobContext } from './jobContext.js';
+
+/** Body of an `upload-part` job's GetResult record. */
+export interface UploadPartRecordBody {
+  partNumber: number;
+  /** Part ETag as the server returned it (quoted). */
+  etag: string;
+  size: number;
+  /** Hex MD5 of the part's bytes. */
+  md5: string;
+}
+
+const unquote = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
+
+/**
+ * Uploads one part: hashes the byte range (streamed), skips the PUT when ListParts already shows
+ * the part with that MD5 (a retry after a lost response), else PUTs it with Content-MD5.
+ */
+export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetResult<UploadPartRecordBody>> {
+  const { data, signal, storage } = ctx;
+  let done = 0;
+  const total = data.size * 2; // hashing pass + upload pass
+  const report = async (n: number) => {
+    done += n;
+    await ctx.job.updateProgress({ bytes: Math.min(done, total) / 2, total: data.size });
+  };
+
+  let body: { path: string; start: number; length: number } | Buffer;
+  let md5: Buffer;
+  if (data.source.kind === 'file') {
+    const path = await resolveSourcePath(data.source.path, ctx.sourceRoots);
+    await assertRangeReadable(path, data.offset, data.size);
+    md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
+    body = { path, start: data.offset, length: data.size };
+  } else {
+    const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
+    md5 = fetched.md5;
+    body = fetched.body;
+  }
+  const md5Hex = md5.toString('hex');
+  const md5B64 = md5.toString('base64');
+  if (data.contentMd5 && data.contentMd5 !== md5B64) {
+    throw new ObsqError('OBSQ_SOURCE_CHANGED', `source: part ${data.partNumber} bytes no longer match the MD5 taken at enqueue`, {
+      permanent: true,
+    });
+  }
+
+  if (ctx.attempt > 1) {
+    const listed = await storage.listAllParts({ bucket: data.bucket, key: data.key, uploadId: data.uploadId, signal });
+    const existing = listed.find((p) => p.partNumber === data.partNumber);
+    if (existing && unquote(existing.etag) === md5Hex && existing.size === data.size) {
+      ctx.logger.info({ partNumber: data.partNumber }, 'part already on the server with the right ETag; not sent again');
+      await ctx.job.updateProgress({ bytes: data.size, total: data.size });
+      return makeGetResult({
+        status: 200,
+        reason: 'OK',
+        body: { partNumber: data.partNumber, etag: existing.etag, size: data.size, md5: md5Hex },
+      });
+    }
+  }
+
+  const res = await storage.uploadPart({
+    bucket: data.bucket,
+    key: data.key,
+    uploadId: data.uploadId,
+    partNumber: data.partNumber,
+    body,
+    contentLength: data.size,
+    contentMd5: md5B64,
+    signal,
+  });
+  await ctx.job.updateProgress({ bytes: data.size, total: data.size });
+  ctx.metrics.bytes('upload-part', 'uploaded', data.size);
+  const etag = res.body?.etag ?? '';
+  // Content-MD5 already made the server verify the bytes; an ETag that is not the MD5 is normal
+  // for server-side-encrypted buckets, so it is only noted.
+  if (unquote(etag) !== md5Hex) ctx.logger.debug({ partNumber: data.partNumber }, 'part ETag is not the MD5 (SSE?)');
+  return { ...res, body: { partNumber: data.partNumber, etag, size: data.size, md5: md5Hex } };
+}

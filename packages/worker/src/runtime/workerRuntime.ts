@@ -1,0 +1,225 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  backoffDelay,
+  coerceError,
+  errorCode,
+  isPermanent,
+  jobCatalog,
+  makeGetResult,
+  parsePayload,
+  ResultStore,
+  type GetResult,
+  type JobName,
+  type ObsClient,
+} from '@obsq/shared';
+import { jobHandlers } from '../jobs/index.js';
+import type { HandlerSettings, JobContext, JobDefinition } from '../jobs/index.js';
+import type { WorkerMetrics } from '../metrics/index.js';
+
+/** Options of {@link WorkerRuntime}. */
+export interface WorkerRuntimeOptions {
+  /** Blocking-safe ioredis connection factory (`maxRetriesPerRequest: null`). */
+  connection: () => Redis | Cluster;
+  /** Client for the result store (non-blocking commands). */
+  redis: Redis | Cluster;
+  /** Hash-tagged queue prefix, e.g. `{obsq}`. */
+  prefix: string;
+  /** Concurrency per queue. */
+  concurrency: Record<JobName, number>;
+  /** Object-storage client. */
+  storage: ObsClient;
+  /** Result store settings. */
+  retentionSeconds: number;
+  streamMaxLen: number;
+  /** Directories file sources must resolve into. */
+  sourceRoots: readonly string[];
+  /** BullMQ lock duration in ms: a worker silent this long loses the job to stalled recovery. */
+  lockDurationMs: number;
+  /** How often stalled jobs are looked for, in ms. */
+  stalledIntervalMs: number;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  settings: HandlerSettings;
+  /** Run only these queues (default: all four). */
+  queues?: readonly JobName[];
+}
+
+/** A record-bearing error: StorageError and PartFailedError carry the GetResult to store. */
+function resultOf(err: unknown): GetResult | undefined {
+  const r = (err as { result?: unknown }).result;
+  return r && typeof r === 'object' && 'status' in r ? (r as GetResult) : undefined;
+}
+
+/** The GetResult written for a failure that carries no server response. */
+function failureRecord(err: Error): GetResult {
+  return resultOf(err) ?? makeGetResult({ status: 0, reason: '', errorCode: errorCode(err) ?? 'OBSQ_INTERNAL', errorMessage: err.message });
+}
+
+/**
+ * Runs one BullMQ Worker per job name. Owns the invariants every job shares: payload validated
+ * again, a timeout and shutdown signal per attempt, exactly one GetResult record per finished job,
+ * permanent failures stopped at once, retries with the catalog's jittered backoff.
+ */
+export class WorkerRuntime {
+  readonly results: ResultStore;
+  private readonly workers = new Map<JobName, Worker>();
+  private readonly abort = new AbortController();
+  private readonly opts: WorkerRuntimeOptions;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: WorkerRuntimeOptions) {
+    this.opts = opts;
+    this.results = new ResultStore({ redis: opts.redis, prefix: opts.prefix, retentionSeconds: opts.retentionSeconds, streamMaxLen: opts.streamMaxLen });
+  }
+
+  /** Starts the workers and resolves once each is connected. */
+  async start(): Promise<void> {
+    const names = this.opts.queues ?? (Object.keys(jobCatalog) as JobName[]);
+    for (const name of names) {
+      const worker = new Worker(name, (job, token, signal) => this.process(name, job, token, signal), {
+        connection: this.opts.connection(),
+        prefix: this.opts.prefix,
+        concurrency: this.opts.concurrency[name],
+        lockDuration: this.opts.lockDurationMs,
+        stalledInterval: this.opts.stalledIntervalMs,
+        maxStalledCount: 2,
+        autorun: true,
+        settings: {
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+            const b = jobCatalog[name].backoff;
+            return backoffDelay(attemptsMade, { baseMs: b.delayMs, maxMs: b.maxDelayMs, jitter: b.jitter, retryAfterMs: retryAfterOf(err) });
+          },
+        },
+      });
+      worker.on('error', (err) => this.opts.logger.error({ err, queue: name }, 'worker error'));
+      worker.on('stalled', (jobId) => {
+        this.opts.metrics.jobStalled(name);
+        this.opts.logger.warn({ queue: name, jobId }, 'job stalled; it will be retried by a live worker');
+      });
+      // Jobs can fail without the processor seeing the last attempt (stalled too often): make sure
+      // they still get their one record.
+      worker.on('failed', (job, err) => {
+        if (!job) return;
+        const attempts = job.opts.attempts ?? 1;
+        if (err instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(err.message)) {
+          void this.writeRecord(name, job, failureRecord(err)).catch((e: unknown) =>
+            this.opts.logger.error({ err: e, queue: name, jobId: job.id }, 'could not write failure record'),
+          );
+        }
+      });
+      this.workers.set(name, worker);
+    }
+    await Promise.all([...this.workers.values()].map((w) => w.waitUntilReady()));
+  }
+
+  /** True while every worker is running and not closing. */
+  isRunning(): boolean {
+    return !this.closing && [...this.workers.values()].every((w) => w.isRunning());
+  }
+
+  private async writeRecord(name: JobName, job: Job, result: GetResult): Promise<void> {
+    await this.results.writeOnce({
+      jobId: String(job.id),
+      queue: name,
+      parentId: job.parent?.id,
+      attempts: job.attemptsMade + 1,
+      result,
+    });
+  }
+
+  private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult> {
+    const started = performance.now();
+    const attempts = job.opts.attempts ?? 1;
+    const attempt = job.attemptsMade + 1;
+    const logger = this.opts.logger.child({ queue: name, jobId: job.id, attempt, attempts });
+    const timeout = AbortSignal.timeout(jobCatalog[name].timeoutMs);
+    const signals = [timeout, this.abort.signal, ...(bullSignal ? [bullSignal] : [])];
+    const signal = AbortSignal.any(signals);
+    this.opts.metrics.jobStarted(name);
+    const def = jobHandlers[name] as JobDefinition<JobName>;
+    let ctx: JobContext<JobName> | undefined;
+    try {
+      const data = parsePayload(name, job.data);
+      ctx = {
+        job,
+        token,
+        data,
+        attempt,
+        attempts,
+        signal,
+        logger,
+        storage: this.opts.storage,
+        results: this.results,
+        metrics: this.opts.metrics,
+        sourceRoots: this.opts.sourceRoots,
+        settings: this.opts.settings,
+      };
+      const result = await def.run(ctx);
+      await this.writeRecord(name, job, result);
+      const seconds = (performance.now() - started) / 1000;
+      this.opts.metrics.jobFinished(name, 'completed', seconds);
+      logger.info({ durationMs: Math.round(seconds * 1000) }, `job ${job.id} (${name}) completed on attempt ${attempt} of ${attempts}`);
+      return result;
+    } catch (thrown) {
+      let err = coerceError(thrown);
+      if (timeout.aborted && !this.abort.signal.aborted) {
+        err = Object.assign(new Error(`job timed out after ${jobCatalog[name].timeoutMs} ms`, { cause: err }), { code: 'OBSQ_TIMEOUT' });
+      }
+      const permanent = isPermanent(err);
+      const final = permanent || attempt >= attempts;
+      const seconds = (performance.now() - started) / 1000;
+      const shuttingDown = this.abort.signal.aborted;
+      if (final && !shuttingDown) {
+        if (ctx && def.onFinalFailure) await def.onFinalFailure(ctx, err).catch((e: unknown) => logger.error({ err: e }, 'final-failure cleanup failed'));
+        await this.writeRecord(name, job, failureRecord(err));
+      }
+      const code = resultOf(err)?.errorCode || errorCode(err) || 'unknown';
+      this.opts.metrics.jobFinished(name, final ? 'failed' : 'retried', seconds, code);
+      logger[final ? 'error' : 'warn'](
+        { err, errorCode: code, durationMs: Math.round(seconds * 1000), permanent },
+        `job ${job.id} (${name}) ${final ? 'failed' : 'will retry'} on attempt ${attempt} of ${attempts}`,
+      );
+      if (permanent) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * Stops taking jobs and lets in-flight ones finish until `deadline` (epoch ms); then aborts them
+   * through their signal so BullMQ's stalled-job recovery hands them to another worker.
+   * Idempotent.
+   */
+  close(deadlineMs: number): Promise<void> {
+    this.closing ??= (async () => {
+      const workers = [...this.workers.values()];
+      const drained = Promise.allSettled(workers.map((w) => w.close()));
+      const left = deadlineMs - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), Math.max(0, left));
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.opts.logger.warn('shutdown deadline reached: aborting in-flight jobs');
+        this.abort.abort(new Error('worker shutting down'));
+        await Promise.allSettled(workers.map((w) => w.close(true)));
+      }
+    })();
+    return this.closing;
+  }
+}
+
+function retryAfterOf(err: Error | undefined): number | undefined {
+  const header = resultOf(err)?.header.find(([k]) => k === 'retry-after')?.[1];
+  if (!header) return undefined;
+  const secs = Number(header);
+  if (Number.isFinite(secs)) return secs * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

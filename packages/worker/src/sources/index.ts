@@ -1,0 +1,2 @@
+export * from './fileSource.js';
+export * from './urlSource.js';
