@@ -6,6 +6,7 @@ import {
   errorCodeLabel,
   operationLabel,
   queueLabel,
+  METRIC_QUEUES,
   QUEUE_DEPTH_STATES,
   type ByteDirection,
   type JobOutcome,
@@ -249,6 +250,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       }
     },
   });
+
+  // Counters start at 0 for every known queue: a series that first appears at 1 hides that first
+  // increment from rate()/increase(), and alerts on rare events (stalls) would miss it.
+  for (const queue of METRIC_QUEUES) {
+    for (const counter of [completed, attempts, retries, stalled]) counter.inc({ queue }, 0);
+  }
 
   if (opts.collectDefault) {
     collectDefaultMetrics({ register: opts.register });
