@@ -12,3 +12,4 @@ export * from './metadata.js';
 export * from './fieldPath.js';
 export * from './rasrRequest.js';
 export * from './rasrStartCommand.js';
+export * from './sourcePath.js';

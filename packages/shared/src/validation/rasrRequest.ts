@@ -75,7 +75,7 @@ export interface RasrRequest {
 }
 
 const YES_NO_FIELDS = ['addPunc', 'digitNorm', 'interimResults', 'needWordInfo'] as const;
-const PROPERTY = /^[a-z]+_(\d+k)_[a-z0-9]+$/;
+const PROPERTY = /^[a-z]+_(\d+k)_[a-z0-9_]+$/;
 
 /** Sample rate (`8k`/`16k`) of an audio format, e.g. `pcm16k16bit` → `16k`. */
 export function audioFormatSampleRate(format: RasrAudioFormat): string {

@@ -1,8 +1,11 @@
-import type { RasrMode, RasrRequest } from './rasrRequest.js';
+import type { RasrAudioFormat, RasrMode, RasrRequest } from './rasrRequest.js';
 
-/** The `config` object of the START command, with the wire's snake_case keys (protocol spec §3.1). */
+/**
+ * The `config` object of the START command, with the wire's snake_case keys (protocol spec §3.1).
+ * Assignable to the `sis` module's `SisStartConfig`.
+ */
 export interface RasrStartConfig {
-  audio_format: string;
+  audio_format: RasrAudioFormat;
   property: string;
   add_punc: 'yes' | 'no';
   digit_norm: 'yes' | 'no';

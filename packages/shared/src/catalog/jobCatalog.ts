@@ -1,0 +1,258 @@
+import { z } from 'zod';
+import type { ValidationIssue } from '../errors/index.js';
+import {
+  COPY_OBJECT_MAX_BYTES,
+  MAX_PART_SIZE,
+  OBJECT_KEY_MAX_BYTES,
+  PART_NUMBER_MAX,
+  PART_NUMBER_MIN,
+  RASR_MODES,
+  sourceUrlIssues,
+} from '../validation/index.js';
+import {
+  bucketField,
+  byteCountField,
+  contentMd5Field,
+  contentTypeField,
+  fileSourceSchema,
+  intField,
+  keyField,
+  metadataField,
+  objectRefSchema,
+  partNumberField,
+  rasrRequestSchema,
+  ruleRefinement,
+  tokenField,
+  uploadSourceSchema,
+} from './fields.js';
+import { addRuleIssues } from './zodIssues.js';
+
+/** Retry delay policy of a job: exponential from `delayMs`, capped at `maxDelayMs`, with jitter. */
+export interface BackoffPolicy {
+  type: 'exponential';
+  /** Delay before the first retry, in ms; doubles per attempt. */
+  delayMs: number;
+  /** Longest delay between attempts, in ms. */
+  maxDelayMs: number;
+  /** Fraction of the delay that is randomised, 0–1: the delay is drawn from `[d*(1-jitter), d]`. */
+  jitter: number;
+}
+
+/** One catalog entry: how a job's payload is checked and how BullMQ runs it. */
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  /** Checks and normalises the payload, at enqueue and again in the worker. */
+  schema: S;
+  /** Total attempts, the first one included. */
+  attempts: number;
+  backoff: BackoffPolicy;
+  /** Longest one attempt may run before the worker aborts it, in ms. */
+  timeoutMs: number;
+  /** One line for humans (CLI help, dashboards). */
+  description: string;
+}
+
+const MINUTE = 60_000;
+
+/** Largest output prefix, in UTF-8 bytes, leaving room in the 1024-byte key for the file names. */
+export const OUTPUT_PREFIX_MAX_BYTES = OBJECT_KEY_MAX_BYTES - 24;
+
+/** Transcript formats the transcribe job can write. */
+export const TRANSCRIPT_FORMATS = ['json', 'srt', 'vtt', 'txt'] as const;
+/** One of {@link TRANSCRIPT_FORMATS}. */
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+
+const uploadPartSchema = z
+  .strictObject({
+    uploadId: tokenField,
+    bucket: bucketField,
+    key: keyField,
+    partNumber: partNumberField,
+    /** First byte of the part in the source. */
+    offset: byteCountField,
+    /** Bytes in the part; at most 5 GiB. */
+    size: intField(0, MAX_PART_SIZE, 'bytes'),
+    totalParts: intField(PART_NUMBER_MIN, PART_NUMBER_MAX),
+    source: uploadSourceSchema,
+    contentMd5: contentMd5Field.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const issues: ValidationIssue[] = [];
+    if (p.partNumber > p.totalParts) {
+      issues.push({ field: 'partNumber', rule: `must be at most totalParts ${p.totalParts} (got ${p.partNumber})` });
+    }
+    if (p.source.kind === 'url' && p.offset + p.size > p.source.size) {
+      issues.push({
+        field: 'size',
+        rule: `offset + size (${p.offset + p.size}) must not pass the end of source.size (${p.source.size})`,
+      });
+    }
+    addRuleIssues(ctx, issues);
+  });
+
+const completeMultipartSchema = z
+  .strictObject({
+    /** `upload` finishes a multipart upload; `copy` finishes a multipart copy (needs `source`). */
+    kind: z.enum(['upload', 'copy']),
+    uploadId: tokenField,
+    bucket: bucketField,
+    key: keyField,
+    totalParts: intField(PART_NUMBER_MIN, PART_NUMBER_MAX),
+    /** Expected size of the finished object, in bytes; checked after completion. */
+    size: byteCountField,
+    source: objectRefSchema.optional(),
+    contentType: contentTypeField.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.kind === 'copy' && p.source === undefined) addRuleIssues(ctx, [{ field: 'source', rule: 'is required when kind is "copy"' }]);
+    if (p.kind === 'upload' && p.source !== undefined) {
+      addRuleIssues(ctx, [{ field: 'source', rule: 'is only allowed when kind is "copy"' }]);
+    }
+  });
+
+const byteRangeSchema = z
+  .strictObject({
+    /** First byte, inclusive. */
+    start: byteCountField,
+    /** Last byte, inclusive. */
+    end: byteCountField,
+  })
+  .superRefine((r, ctx) => {
+    if (r.end < r.start) addRuleIssues(ctx, [{ field: 'end', rule: `must be at least start ${r.start} (got ${r.end})` }]);
+    else if (r.end - r.start + 1 > MAX_PART_SIZE) {
+      addRuleIssues(ctx, [{ field: '', rule: `must cover at most ${MAX_PART_SIZE} bytes (got ${r.end - r.start + 1})` }]);
+    }
+  });
+
+const copyObjectSchema = z
+  .strictObject({
+    /** `single`: one CopyObject (source at most 5 GiB). `part`: one UploadPartCopy of a multipart copy. */
+    mode: z.enum(['single', 'part']),
+    source: objectRefSchema,
+    target: z.strictObject({ bucket: bucketField, key: keyField }),
+    /** `REPLACE` to set `metadata`/`contentType` on the target instead of copying the source's. */
+    metadataDirective: z.enum(['COPY', 'REPLACE']).default('COPY'),
+    metadata: metadataField.optional(),
+    contentType: contentTypeField.optional(),
+    /** Copy only if the source ETag still matches. */
+    ifMatch: tokenField.optional(),
+    uploadId: tokenField.optional(),
+    partNumber: partNumberField.optional(),
+    range: byteRangeSchema.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const issues: ValidationIssue[] = [];
+    const partOnly = ['uploadId', 'partNumber', 'range'] as const;
+    if (p.mode === 'part') {
+      for (const f of partOnly) if (p[f] === undefined) issues.push({ field: f, rule: 'is required when mode is "part"' });
+      for (const f of ['metadata', 'contentType'] as const) {
+        if (p[f] !== undefined) issues.push({ field: f, rule: 'is not allowed when mode is "part" (set it when the multipart upload is initiated)' });
+      }
+    } else {
+      for (const f of partOnly) if (p[f] !== undefined) issues.push({ field: f, rule: 'is only allowed when mode is "part"' });
+      for (const f of ['metadata', 'contentType'] as const) {
+        if (p[f] !== undefined && p.metadataDirective !== 'REPLACE') {
+          issues.push({ field: f, rule: 'is only allowed when metadataDirective is "REPLACE" (with "COPY" the source\'s is kept)' });
+        }
+      }
+    }
+    addRuleIssues(ctx, issues);
+  });
+
+const audioSourceSchema = z.discriminatedUnion('kind', [
+  objectRefSchema.extend({ kind: z.literal('object') }),
+  z.strictObject({
+    kind: z.literal('url'),
+    url: z.string().superRefine(ruleRefinement(sourceUrlIssues)),
+    etag: tokenField.optional(),
+    lastModified: tokenField.optional(),
+    size: byteCountField.optional(),
+  }),
+  fileSourceSchema,
+]);
+
+const transcribeAudioFileSchema = z.strictObject({
+  audio: audioSourceSchema,
+  request: rasrRequestSchema,
+  mode: z.enum(RASR_MODES).default('continue-stream'),
+  /** `sis` streams to Huawei SIS; `local` uses the worker's local engine. */
+  engine: z.enum(['sis', 'local']),
+  output: z
+    .strictObject({
+      bucket: bucketField,
+      /** Key prefix of the transcript objects. */
+      prefix: z.string().superRefine(
+        ruleRefinement((s: string, field): ValidationIssue[] => {
+          const bytes = Buffer.byteLength(s, 'utf8');
+          return bytes > OUTPUT_PREFIX_MAX_BYTES ? [{ field, rule: `must be at most ${OUTPUT_PREFIX_MAX_BYTES} bytes in UTF-8 (got ${bytes})` }] : [];
+        }),
+      ),
+      formats: z.array(z.enum(TRANSCRIPT_FORMATS)).superRefine(
+        ruleRefinement((list: TranscriptFormat[], field): ValidationIssue[] => {
+          if (list.length === 0) return [{ field, rule: `must list at least one of ${TRANSCRIPT_FORMATS.join(', ')}` }];
+          const dup = list.filter((f, i) => list.indexOf(f) !== i);
+          return dup.length > 0 ? [{ field, rule: `must not repeat a format (got ${[...new Set(dup)].join(', ')} twice)` }] : [];
+        }),
+      ),
+    })
+    .optional(),
+});
+
+/**
+ * The one job catalog: every job name with its payload schema and BullMQ policy. Payloads never carry
+ * secrets; credentials come from the worker's configuration.
+ */
+export const jobCatalog = {
+  'upload-part': {
+    schema: uploadPartSchema,
+    attempts: 10,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 15 * MINUTE,
+    description: 'Upload one part of a multipart upload from a local file or an http(s) source.',
+  },
+  'complete-multipart': {
+    schema: completeMultipartSchema,
+    attempts: 8,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 30 * MINUTE,
+    description: 'Complete a multipart upload or copy once every part is done, and check the result.',
+  },
+  'copy-object': {
+    schema: copyObjectSchema,
+    attempts: 8,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 30 * MINUTE,
+    description: `Copy an object server-side: one CopyObject up to ${COPY_OBJECT_MAX_BYTES} bytes, or one part of a multipart copy.`,
+  },
+  'transcribe-audio-file': {
+    schema: transcribeAudioFileSchema,
+    attempts: 5,
+    // SIS asks clients to back off a few seconds when it is over its concurrency limit.
+    backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 5 * MINUTE, jitter: 0.5 },
+    timeoutMs: 120 * MINUTE,
+    description: 'Stream an audio file to speech recognition and store the transcript.',
+  },
+} satisfies Record<string, JobDefinition>;
+
+/** Type of the catalog; the worker's handler map is `{ [K in JobName]: Handler<K> }`. */
+export type JobCatalog = typeof jobCatalog;
+/** Every job name; each has its own BullMQ queue of the same name. */
+export type JobName = keyof JobCatalog;
+/** A checked payload, defaults filled in (what handlers receive). */
+export type JobPayload<N extends JobName> = z.output<JobCatalog[N]['schema']>;
+/** A payload as producers may write it (defaults optional, RASR booleans allowed). */
+export type JobInput<N extends JobName> = z.input<JobCatalog[N]['schema']>;
+
+/** Payload of `upload-part`. */
+export type UploadPartPayload = JobPayload<'upload-part'>;
+/** Payload of `complete-multipart`. */
+export type CompleteMultipartPayload = JobPayload<'complete-multipart'>;
+/** Payload of `copy-object`. */
+export type CopyObjectPayload = JobPayload<'copy-object'>;
+/** Payload of `transcribe-audio-file`. */
+export type TranscribeAudioFilePayload = JobPayload<'transcribe-audio-file'>;
+/** A local-file source. */
+export type FileSource = z.output<typeof fileSourceSchema>;
+/** An http(s) source. */
+export type UrlSource = Extract<UploadPartPayload['source'], { kind: 'url' }>;
+/** An existing object, optionally pinned. */
+export type ObjectRef = z.output<typeof objectRefSchema>;
