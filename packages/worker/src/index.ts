@@ -1,2 +1,3 @@
 export * from './metrics/index.js';
 export * from './http/index.js';
+export * from './transcribe/index.js';

@@ -1,0 +1,61 @@
+import { SIS_AUDIO_FORMAT_INFO, type SisAudioFormat } from '@obsq/shared';
+
+/** Default frame size: 100 ms of 16-bit audio (3200 B at 16 kHz, 1600 B at 8 kHz). */
+export function defaultFrameBytes(format: SisAudioFormat): number {
+  return SIS_AUDIO_FORMAT_INFO[format].sampleRate === 16000 ? 3200 : 1600;
+}
+
+/** `frameBytes` clamped to SIS's limits for the format's rate and rounded down to whole samples. */
+export function clampFrameBytes(format: SisAudioFormat, frameBytes: number): number {
+  const info = SIS_AUDIO_FORMAT_INFO[format];
+  const clamped = Math.min(info.frame.maxBytes, Math.max(info.frame.minBytes, Math.floor(frameBytes)));
+  return clamped - (clamped % info.bytesPerSample);
+}
+
+/** One binary frame to send: `audio.subarray(start, end)`, then `padBytes` of silence. */
+export interface FrameSlice {
+  start: number;
+  end: number;
+  /** Silence appended so that a lone, tiny frame reaches the minimum size. */
+  padBytes: number;
+}
+
+/**
+ * Splits `length` bytes into frames of `frameBytes` that all respect SIS's size limits
+ * (spec §4.1). A short tail is merged into the frame before it (split evenly in two when the
+ * merge would exceed the maximum) instead of being sent undersized, as the Python SDK does; a
+ * whole input smaller than the minimum is padded with silence.
+ */
+export function planFrames(format: SisAudioFormat, length: number, frameBytes: number): FrameSlice[] {
+  const info = SIS_AUDIO_FORMAT_INFO[format];
+  const { minBytes, maxBytes } = info.frame;
+  const size = clampFrameBytes(format, frameBytes);
+  const frames: FrameSlice[] = [];
+  if (length <= 0) return frames;
+  for (let start = 0; start < length; start += size) {
+    frames.push({ start, end: Math.min(length, start + size), padBytes: 0 });
+  }
+  const last = frames[frames.length - 1]!;
+  if (last.end - last.start >= minBytes) return frames;
+  if (frames.length === 1) {
+    last.padBytes = minBytes - (last.end - last.start);
+    return frames;
+  }
+  frames.pop();
+  const prev = frames[frames.length - 1]!;
+  prev.end = last.end;
+  const merged = prev.end - prev.start;
+  if (merged > maxBytes) {
+    let half = Math.floor(merged / 2);
+    half -= half % info.bytesPerSample;
+    frames.push({ start: prev.start + half, end: prev.end, padBytes: 0 });
+    prev.end = prev.start + half;
+  }
+  return frames;
+}
+
+/** One byte of digital silence in `format`: 0 for PCM, 0xD5 for A-law, 0xFF for µ-law. */
+export function silenceByte(format: SisAudioFormat): number {
+  const enc = SIS_AUDIO_FORMAT_INFO[format].encoding;
+  return enc === 'alaw' ? 0xd5 : enc === 'ulaw' ? 0xff : 0;
+}
