@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
+import { enumEnv } from './envFields.js';
+import { obsEnvIssues, obsEnvShape, toObsConfig, type ObsConfig } from './obsConfig.js';
+import { addConfigIssues, ALSO_AFTER_FIELD_ERRORS, parseEnv, type Env } from './parseEnv.js';
+import { redisEnvIssues, redisEnvShape, toRedisConfig, type RedisConfig } from './redisConfig.js';
+
+/** Producer configuration. Holds secrets: log it only through `redactConfig`. */
+export interface ProducerConfig {
+  obs: ObsConfig;
+  redis: RedisConfig;
+  /** @defaultValue `'info'` */
+  logLevel: LogLevel;
+}
+
+/** Every variable the producer reads. */
+export const producerConfigSchema = z
+  .looseObject({ ...obsEnvShape, ...redisEnvShape, OBSQ_LOG_LEVEL: enumEnv(LOG_LEVELS, 'info') })
+  .superRefine((env, ctx) => addConfigIssues(ctx, [...obsEnvIssues(env), ...redisEnvIssues(env)]), ALSO_AFTER_FIELD_ERRORS)
+  .transform((env): ProducerConfig => ({ obs: toObsConfig(env), redis: toRedisConfig(env), logLevel: env.OBSQ_LOG_LEVEL }));
+
+/**
+ * Reads the producer's configuration from `env` (pass `process.env` from `main()`).
+ * @throws ConfigError listing every bad variable
+ */
+export function loadProducerConfig(env: Env): ProducerConfig {
+  return parseEnv(producerConfigSchema, env, { service: 'obsq-producer' });
+}

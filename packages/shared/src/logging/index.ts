@@ -1,0 +1,3 @@
+export * from './createLogger.js';
+export * from './jobLogger.js';
+export * from './redactUrl.js';
