@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coerceError, ValidationError, type ValidationIssue } from '@obsq/shared';
+import { pino, type Logger } from 'pino';
+import { FaultInjector, type FaultSpec, type OperationStats } from '../faults/index.js';
+import { ObsServer, type ObsSettings } from '../obs/index.js';
+import { FileStore } from '../storage/index.js';
+
+/** Options of {@link startDevstack}. */
+export interface DevstackOptions {
+  /**
+   * TCP port of the OBS-compatible server; 0 picks a free one.
+   * @defaultValue 0
+   */
+  obsPort?: number;
+  /**
+   * Address to bind.
+   * @defaultValue `'127.0.0.1'`
+   */
+  host?: string;
+  /**
+   * Directory for buckets, objects and uploads. When omitted a temp dir is created and removed
+   * again by `close()`; a given directory is kept (and reloaded on the next start).
+   */
+  dataDir?: string;
+  /** @defaultValue random (20 characters) */
+  accessKeyId?: string;
+  /** @defaultValue random (40 characters) */
+  secretAccessKey?: string;
+  /**
+   * Region that V4 credential scopes must name, reported by HeadBucket.
+   * @defaultValue `'cn-north-4'`
+   */
+  region?: string;
+  /** Buckets to create at start. */
+  buckets?: string[];
+  /**
+   * Minimum size in bytes of every part but the last (checked at Complete).
+   * @defaultValue 102400 (100 KiB, OBS)
+   */
+  minPartSize?: number;
+  /**
+   * Largest CopyObject source in bytes.
+   * @defaultValue 5368709120 (5 GiB)
+   */
+  copyObjectMaxBytes?: number;
+  /** Fault rules active from the start; see {@link FaultSpec}. */
+  faults?: FaultSpec[];
+  /**
+   * Seed of the fault PRNG.
+   * @defaultValue 1
+   */
+  seed?: number;
+  /**
+   * Host names under which `Host: <bucket>.<name>[:port]` means virtual-hosted addressing.
+   * @defaultValue `['localhost']` plus `host` when it is a DNS name
+   */
+  virtualHostBases?: string[];
+  /** @defaultValue pino at `warn` on stderr */
+  logger?: Logger;
+}
+
+/** Connection details of the OBS-compatible server. */
+export interface DevstackObsEndpoint {
+  /** `http://127.0.0.1:PORT` (path-style; clients that sign OBS-natively need the virtual-hosted one). */
+  endpoint: string;
+  /** `http://localhost:PORT`: buckets are addressed as `bucket.localhost:PORT`. */
+  virtualHostedEndpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  port: number;
+}
+
+/** Request and injected-fault counters, by operation name (`UploadPart`, ...). */
+export interface DevstackStats {
+  operations: Record<string, OperationStats>;
+}
+
+/** A running devstack. */
+export interface Devstack extends AsyncDisposable {
+  obs: DevstackObsEndpoint;
+  /** Where the data lives. */
+  dataDir: string;
+  /**
+   * Reserved for the SIS real-time ASR stand-in (`src/sis/`), started by the same call once it
+   * exists; always undefined for now.
+   */
+  sis?: undefined;
+  /** Replaces every fault rule (and restarts the PRNG, with `seed` when given). */
+  setFaults(faults: FaultSpec[], opts?: { seed?: number }): void;
+  /** Counters since start or the last `resetStats()`. */
+  stats(): DevstackStats;
+  resetStats(): void;
+  /** Current runtime settings (a copy). */
+  settings(): ObsSettings;
+  /** Changes `minPartSize` / `copyObjectMaxBytes` at runtime. */
+  configure(patch: Partial<ObsSettings>): ObsSettings;
+  /** Stops the servers (destroying open sockets) and removes a temp data dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  obsPort: 0,
+  host: '127.0.0.1',
+  region: 'cn-north-4',
+  minPartSize: 100 * 1024,
+  copyObjectMaxBytes: 5 * 1024 * 1024 * 1024,
+  seed: 1,
+} satisfies Partial<DevstackOptions>;
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+function randomKey(length: number, alphabet: string): string {
+  const bytes = randomBytes(length);
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+function validate(o: typeof DEFAULTS & DevstackOptions): void {
+  const issues: ValidationIssue[] = [];
+  const nonNegInt = (field: keyof DevstackOptions, v: unknown) => {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) issues.push({ field, rule: 'must be a non-negative integer' });
+  };
+  nonNegInt('obsPort', o.obsPort);
+  if (o.obsPort > 65535) issues.push({ field: 'obsPort', rule: 'must be at most 65535' });
+  nonNegInt('minPartSize', o.minPartSize);
+  nonNegInt('copyObjectMaxBytes', o.copyObjectMaxBytes);
+  if (!Number.isInteger(o.seed)) issues.push({ field: 'seed', rule: 'must be an integer' });
+  if (!o.region) issues.push({ field: 'region', rule: 'must not be empty' });
+  if (o.accessKeyId !== undefined && !/^[\x21-\x7e]+$/.test(o.accessKeyId)) {
+    issues.push({ field: 'accessKeyId', rule: 'must be printable ASCII without spaces' });
+  }
+  if (o.secretAccessKey !== undefined && o.secretAccessKey.length === 0) {
+    issues.push({ field: 'secretAccessKey', rule: 'must not be empty' });
+  }
+  if (o.accessKeyId !== undefined && o.secretAccessKey === undefined) {
+    issues.push({ field: 'secretAccessKey', rule: 'is required when accessKeyId is given' });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/**
+ * Starts the local OBS-compatible object store (and, later, the SIS stand-in).
+ *
+ * @example
+ * await using ds = await startDevstack({ buckets: ['media'] });
+ * // ds.obs.endpoint, ds.obs.accessKeyId, ds.obs.secretAccessKey
+ */
+export async function startDevstack(options: DevstackOptions = {}): Promise<Devstack> {
+  const o = { ...DEFAULTS, ...options };
+  validate(o);
+  const logger = o.logger ?? pino({ level: 'warn', base: { service: 'devstack' } }, pino.destination(2));
+  const ownsDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'obsq-devstack-')));
+  const releasers: Array<[string, () => Promise<void>]> = [];
+  if (ownsDir) releasers.push(['dataDir', () => rm(dataDir, { recursive: true, force: true })]);
+
+  try {
+    const store = await FileStore.open(dataDir);
+    for (const bucket of o.buckets ?? []) await store.createBucket(bucket);
+    const settings: ObsSettings = { minPartSize: o.minPartSize, copyObjectMaxBytes: o.copyObjectMaxBytes };
+    const faults = new FaultInjector(o.faults ?? [], o.seed);
+    const accessKeyId = o.accessKeyId ?? randomKey(20, ALNUM);
+    const secretAccessKey = o.secretAccessKey ?? randomBytes(30).toString('base64');
+    const baseHosts = (
+      o.virtualHostBases ?? ['localhost', ...(isIP(o.host) === 0 && o.host !== 'localhost' ? [o.host] : [])]
+    ).map((h) => h.toLowerCase());
+    const obsServer = await ObsServer.listen(
+      { store, settings, faults, auth: { accessKeyId, secretAccessKey, region: o.region }, baseHosts, logger },
+      o.obsPort,
+      o.host,
+    );
+    releasers.push(['obs server', () => obsServer.close()]);
+    const port = obsServer.port;
+    logger.info({ port, dataDir, region: o.region }, 'devstack obs server listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        const errors: Error[] = [];
+        // LIFO: servers first, then the data they served.
+        for (const [name, release] of [...releasers].reverse()) {
+          try {
+            await release();
+          } catch (err) {
+            errors.push(new Error(`devstack: closing ${name} failed`, { cause: coerceError(err) }));
+          }
+        }
+        if (errors.length > 0) throw new AggregateError(errors, 'devstack close failed');
+      })());
+
+    return {
+      obs: {
+        endpoint: `http://${urlHost(o.host)}:${port}`,
+        virtualHostedEndpoint: `http://localhost:${port}`,
+        region: o.region,
+        accessKeyId,
+        secretAccessKey,
+        port,
+      },
+      dataDir,
+      setFaults: (list, opts = {}) => faults.set(list, opts.seed),
+      stats: () => ({ operations: faults.stats() }),
+      resetStats: () => faults.resetStats(),
+      settings: () => ({ ...settings }),
+      configure: (patch) => {
+        const next = { ...settings, ...patch };
+        for (const [field, v] of Object.entries(next)) {
+          if (!Number.isSafeInteger(v) || v < 0) throw new ValidationError([{ field, rule: 'must be a non-negative integer' }]);
+        }
+        Object.assign(settings, next);
+        return { ...settings };
+      },
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (err) {
+    for (const [, release] of releasers.reverse()) await release().catch(() => undefined);
+    throw err;
+  }
+}

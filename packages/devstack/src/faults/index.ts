@@ -1,0 +1,3 @@
+export * from './faultSpec.js';
+export * from './faultInjector.js';
+export * from './prng.js';

@@ -1,0 +1,8 @@
+export * from './devstack/index.js';
+export * from './cli/index.js';
+export * from './faults/index.js';
+export * from './errors/index.js';
+export { FileStore } from './storage/index.js';
+export type { ObjectMeta, PartMeta, UploadMeta, ObjectAttributes } from './storage/index.js';
+export { OBS_OPERATIONS, ADMIN_PREFIX, type ObsOperation, type ObsSettings } from './obs/index.js';
+export * from './redis/index.js';

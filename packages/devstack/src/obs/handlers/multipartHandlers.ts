@@ -1,0 +1,151 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from '../../errors/index.js';
+import type { CompletePart } from '../../storage/index.js';
+import { parseCopySourceRange } from '../range.js';
+import { drainBody, readSmallBody, sendEmpty, sendXml } from '../responses.js';
+import type { RequestContext } from '../requestContext.js';
+import type { XmlNode } from '../xml.js';
+import { intParam, OWNER_ID } from './bucketHandlers.js';
+import { type Handler, MAX_SINGLE_UPLOAD_BYTES } from './handlerEnv.js';
+import {
+  attributesFromRequest,
+  copySourceConditions,
+  evaluateConditions,
+  parseCopySource,
+  quoted,
+  requestBody,
+} from './objectHelpers.js';
+
+function target(ctx: RequestContext): { bucket: string; key: string } {
+  return { bucket: ctx.address.bucket as string, key: ctx.address.key as string };
+}
+
+function uploadIdOf(ctx: RequestContext): string {
+  const id = ctx.q('uploadId');
+  if (!id) throw new S3Error('NoSuchUpload');
+  return id;
+}
+
+function partNumberOf(ctx: RequestContext): number {
+  const n = Number(ctx.q('partNumber'));
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+      extra: { ArgumentName: 'partNumber', ArgumentValue: ctx.q('partNumber') ?? '' },
+    });
+  }
+  return n;
+}
+
+export const initiateMultipartUpload: Handler = async (ctx, { store }) => {
+  const { bucket, key } = target(ctx);
+  await drainBody(ctx);
+  const upload = await store.initiateUpload(bucket, key, attributesFromRequest(ctx));
+  sendXml(ctx, 200, 'InitiateMultipartUploadResult', [
+    ['Bucket', bucket],
+    ['Key', key],
+    ['UploadId', upload.uploadId],
+  ]);
+};
+
+export const uploadPart: Handler = async (ctx, { store, auth }) => {
+  const { bucket, key } = target(ctx);
+  const uploadId = uploadIdOf(ctx);
+  const partNumber = partNumberOf(ctx);
+  store.getUpload(bucket, key, uploadId);
+  const { body, limits } = requestBody(ctx, auth, MAX_SINGLE_UPLOAD_BYTES);
+  const part = await store.uploadPart(bucket, key, uploadId, partNumber, body, limits);
+  ctx.bodyDone = true;
+  sendEmpty(ctx, 200, { etag: quoted(part.etag) });
+};
+
+export const uploadPartCopy: Handler = async (ctx, { store }) => {
+  const { bucket, key } = target(ctx);
+  await drainBody(ctx);
+  const uploadId = uploadIdOf(ctx);
+  const partNumber = partNumberOf(ctx);
+  const src = parseCopySource(ctx.ext('copy-source') as string);
+  const rangeHeader = ctx.ext('copy-source-range');
+  const conditions = copySourceConditions(ctx);
+  const { part, source } = await store.uploadPartCopy({ bucket, key, uploadId, partNumber }, src, (source) => {
+    evaluateConditions(source, conditions, true);
+    const range = rangeHeader !== undefined ? parseCopySourceRange(rangeHeader, source.size) : undefined;
+    const length = range ? range.end - range.start + 1 : source.size;
+    if (length > MAX_SINGLE_UPLOAD_BYTES) throw new S3Error('InvalidRequest', 'The specified copy range is larger than 5 GiB.');
+    return range;
+  });
+  sendXml(ctx, 200, 'CopyPartResult', [['LastModified', part.lastModified], ['ETag', quoted(part.etag)]], {
+    [`${ctx.prefix}copy-source-version-id`]: source.versionId,
+  });
+};
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  removeNSPrefix: true,
+  isArray: (name) => name === 'Part',
+});
+
+/** Parses a CompleteMultipartUpload body; `MalformedXML` when it is not one. */
+export function parseCompleteBody(xml: string): CompletePart[] {
+  if (xml.trim() === '' || XMLValidator.validate(xml) !== true) throw new S3Error('MalformedXML');
+  const doc = xmlParser.parse(xml) as { CompleteMultipartUpload?: { Part?: Array<{ PartNumber?: unknown; ETag?: unknown }> } | '' };
+  const root = doc.CompleteMultipartUpload;
+  if (root === undefined) throw new S3Error('MalformedXML');
+  const parts = (root === '' ? [] : (root.Part ?? [])).map((p) => {
+    const n = Number(p.PartNumber);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000 || typeof p.ETag !== 'string') throw new S3Error('MalformedXML');
+    return { partNumber: n, etag: p.ETag };
+  });
+  return parts;
+}
+
+export const completeMultipartUpload: Handler = async (ctx, { store, settings }) => {
+  const { bucket, key } = target(ctx);
+  const uploadId = uploadIdOf(ctx);
+  const body = await readSmallBody(ctx);
+  store.getUpload(bucket, key, uploadId);
+  const parts = parseCompleteBody(body.toString('utf8'));
+  const meta = await store.completeUpload(bucket, key, uploadId, parts, settings.minPartSize);
+  const host = ctx.headers.host ?? 'localhost';
+  const location = ctx.address.virtualHostBucket !== undefined
+    ? `http://${host}/${encodeURI(key)}`
+    : `http://${host}/${bucket}/${encodeURI(key)}`;
+  sendXml(
+    ctx,
+    200,
+    'CompleteMultipartUploadResult',
+    [['Location', location], ['Bucket', bucket], ['Key', key], ['ETag', quoted(meta.etag)]],
+    { [`${ctx.prefix}version-id`]: meta.versionId },
+  );
+};
+
+export const abortMultipartUpload: Handler = async (ctx, { store }) => {
+  const { bucket, key } = target(ctx);
+  await store.abortUpload(bucket, key, uploadIdOf(ctx));
+  sendEmpty(ctx, 204);
+};
+
+export const listParts: Handler = async (ctx, { store }) => {
+  const { bucket, key } = target(ctx);
+  const uploadId = uploadIdOf(ctx);
+  const maxParts = intParam(ctx, 'max-parts', 1000, 1000);
+  const marker = intParam(ctx, 'part-number-marker', 0, 10_000);
+  const page = store.listParts(bucket, key, uploadId, { marker, maxParts });
+  const encode = ctx.q('encoding-type') === 'url';
+  sendXml(ctx, 200, 'ListPartsResult', [
+    ['Bucket', bucket],
+    ['Key', encode ? encodeURIComponent(key).replace(/%2F/g, '/') : key],
+    ['UploadId', uploadId],
+    ['Initiator', [['ID', OWNER_ID], ['DisplayName', OWNER_ID]]],
+    ['Owner', [['ID', OWNER_ID], ['DisplayName', OWNER_ID]]],
+    ['StorageClass', page.upload.attributes.storageClass],
+    ['PartNumberMarker', marker],
+    ['NextPartNumberMarker', page.nextPartNumberMarker],
+    ['MaxParts', maxParts],
+    ['IsTruncated', page.isTruncated],
+    ...page.parts.map((p): XmlNode => [
+      'Part',
+      [['PartNumber', p.partNumber], ['LastModified', p.lastModified], ['ETag', quoted(p.etag)], ['Size', p.size]],
+    ]),
+  ]);
+};

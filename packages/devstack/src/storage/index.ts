@@ -1,0 +1,4 @@
+export * from './fileStore.js';
+export * from './keyedMutex.js';
+export * from './names.js';
+export * from './types.js';
