@@ -109,7 +109,8 @@ export class ObsServer {
         auth,
       });
     } catch (err) {
-      if (this.abort.signal.aborted || req.destroyed) {
+      // req.destroyed is no signal here: a fully read request is auto-destroyed; the socket tells.
+      if (this.abort.signal.aborted || res.destroyed || req.socket.destroyed) {
         res.destroy();
         return;
       }

@@ -19,10 +19,9 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
-  const end = last === '' ? size - 1 : Number(last);
-  if (end < start) return undefined; // invalid syntax: ignore the header
+  if (last !== '' && Number(last) < start) return undefined; // invalid syntax: ignore the header
   if (start >= size) throw unsatisfiable(size);
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) };
 }
 
 /**

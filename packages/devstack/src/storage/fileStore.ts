@@ -381,11 +381,11 @@ export class FileStore {
       // Re-check inside the lock: a concurrent Complete or Abort may have finished meanwhile.
       const u = this.upload(bucket, key, uploadId);
       if (list.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part.');
+      list.forEach((ref, i) => {
+        if (i > 0 && ref.partNumber <= (list[i - 1] as CompletePart).partNumber) throw new S3Error('InvalidPartOrder');
+      });
       const chosen: PartMeta[] = [];
-      let prev = 0;
       for (const ref of list) {
-        if (ref.partNumber <= prev) throw new S3Error('InvalidPartOrder');
-        prev = ref.partNumber;
         const part = u.parts.get(ref.partNumber);
         if (!part || normaliseEtag(ref.etag) !== part.etag) {
           throw new S3Error('InvalidPart', undefined, { extra: { PartNumber: String(ref.partNumber), ETag: ref.etag } });
