@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 mkdir -p .obsq
-echo "== typecheck"; pnpm -s typecheck
-echo "== lint"; pnpm -s lint
+echo "== typecheck"; pnpm typecheck
+echo "== lint"; pnpm lint
 echo "== tests"
 status=0
-pnpm -s vitest run --reporter=default --reporter=json --outputFile=.obsq/vitest-report.json "$@" || status=$?
+pnpm exec vitest run --reporter=default --reporter=json --outputFile=.obsq/vitest-report.json "$@" || status=$?
 node scripts/testSummary.mjs .obsq/vitest-report.json || status=1
 exit "$status"

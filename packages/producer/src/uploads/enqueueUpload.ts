@@ -1,4 +1,4 @@
-import type { FlowChildJob, FlowProducer, Queue } from 'bullmq';
+import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import {
   bucketNameIssues,
   objectKeyIssues,
@@ -107,7 +107,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
       size: probed.size,
       contentType: input.contentType,
     });
-    const children: FlowChildJob[] = plan.parts.map((p) => ({
+    const children: FlowJobNode[] = plan.parts.map((p) => ({
       name: 'upload-part',
       queueName: 'upload-part',
       data: parsePayload('upload-part', {

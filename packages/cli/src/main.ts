@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { coerceError, createLogger, flushLogger, loadProducerConfig } from '@obsq/shared';
+import { runDevstackCli } from '@obsq/devstack';
+import { runWorkerMain } from '@obsq/worker';
+import { pino } from 'pino';
+import { resultCommand } from './commands/result.js';
+import { uploadCommand } from './commands/upload.js';
+
+const USAGE = `obsq <command> [options]
+
+Commands:
+  devstack [--obs-port N] [--data DIR] [--access-key AK --secret-key SK] [--buckets a,b]
+                                   local OBS-compatible (and SIS) servers; prints one JSON line
+  worker                           run the workers (config from OBSQ_* variables)
+  upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
+  result <jobId> [--json] [--wait]
+`;
+
+/** Dispatches a CLI command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'devstack':
+      return runDevstackCli(rest);
+    case 'worker':
+      return runWorkerMain(process.env);
+    case 'upload':
+    case 'result': {
+      let config;
+      try {
+        config = loadProducerConfig(process.env);
+      } catch (err) {
+        process.stderr.write(`obsq ${command}: ${coerceError(err).message}\n`);
+        return 2;
+      }
+      // Logs go to stderr: stdout carries the command's output (job id, JSON record).
+      const logger = createLogger({
+        service: 'obsq-cli',
+        version: '0.1.0',
+        level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+        destination: pino.destination({ fd: 2, sync: true }),
+      });
+      try {
+        return await (command === 'upload' ? uploadCommand : resultCommand)(rest, config, logger);
+      } catch (err) {
+        const e = coerceError(err);
+        process.stderr.write(`obsq ${command}: ${(e as { code?: string }).code ? `[${(e as { code?: string }).code}] ` : ''}${e.message}\n`);
+        return 1;
+      } finally {
+        await flushLogger(logger);
+      }
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`obsq: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,2 @@
+export * from './obsClientFromConfig.js';
+export * from './redisReady.js';

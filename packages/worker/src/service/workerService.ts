@@ -1,0 +1,125 @@
+import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import {
+  createRedis,
+  quitRedis,
+  redisReady,
+  jobCatalog,
+  obsClientFromConfig,
+  redactConfig,
+  type JobName,
+  type Logger,
+  type WorkerConfig,
+} from '@obsq/shared';
+import { startMetricsServer, type MetricsServer } from '../http/index.js';
+import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf, type StorageOperation } from '../metrics/index.js';
+import { WorkerRuntime } from '../runtime/workerRuntime.js';
+
+/** A running worker service: BullMQ workers, metrics/health server, connections. */
+export interface WorkerService {
+  runtime: WorkerRuntime;
+  metricsServer: MetricsServer;
+  registry: Registry;
+  /** Graceful stop: drain until the deadline, then abort; closes everything in reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startWorkerService}. */
+export interface WorkerServiceOptions {
+  logger: Logger;
+  /** Only run these queues. @defaultValue all four */
+  queues?: readonly JobName[];
+}
+
+/** Starts a worker from its parsed config. Never reads process.env. */
+export async function startWorkerService(config: WorkerConfig, { logger, queues }: WorkerServiceOptions): Promise<WorkerService> {
+  logger.info({ config: redactConfig(config) }, 'worker starting');
+  const releasers: Array<[string, () => Promise<unknown>]> = [];
+  const registry = new Registry();
+  const redis = createRedis('producer', config.redis, logger);
+  releasers.push(['redis', () => quitRedis(redis)]);
+  await redisReady(redis);
+  const blocking: ReturnType<typeof createRedis>[] = [];
+  const connection = () => {
+    const c = createRedis('worker', config.redis, logger);
+    blocking.push(c);
+    return c;
+  };
+  releasers.push(['worker connections', () => Promise.allSettled(blocking.map((c) => quitRedis(c)))]);
+
+  const countQueues = (queues ?? (Object.keys(jobCatalog) as JobName[])).map((name) => {
+    const q = new Queue(name, { connection: redis, prefix: config.redis.prefix });
+    q.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
+    return q;
+  });
+  releasers.push(['count queues', () => Promise.allSettled(countQueues.map((q) => q.close()))]);
+
+  const metrics = createWorkerMetrics({
+    register: registry,
+    workerId: `${hostname()}:${process.pid}`,
+    logger,
+    queues: countQueues.map((q) => ({ name: q.name, getCounts: () => q.getJobCounts(...QUEUE_DEPTH_STATES) })),
+  });
+  const storage = obsClientFromConfig(config.obs, {
+    onRequest: (e) => metrics.storageRequest(e.operation as StorageOperation, e.status === 0 ? 'network' : statusClassOf(e.status), e.durationMs / 1000),
+    logger,
+  });
+  releasers.push(['storage client', () => storage.close()]);
+
+  const runtime = new WorkerRuntime({
+    connection,
+    redis,
+    prefix: config.redis.prefix,
+    concurrency: config.concurrency,
+    storage,
+    retentionSeconds: config.redis.resultRetentionSeconds,
+    streamMaxLen: config.redis.resultStreamMaxLen,
+    sourceRoots: config.sourceRoots,
+    lockDurationMs: config.lockDurationMs,
+    stalledIntervalMs: config.stalledIntervalMs,
+    logger,
+    metrics,
+    settings: { sis: config.sis as unknown as Record<string, unknown> },
+    queues,
+  });
+  let draining = false;
+  const metricsServer = await startMetricsServer({
+    host: config.metrics.host,
+    port: config.metrics.port,
+    register: registry,
+    logger,
+    ready: async () => {
+      if (draining) return { ok: false, reason: 'draining' };
+      if (!runtime.isRunning()) return { ok: false, reason: 'workers not running' };
+      await redis.ping();
+      return { ok: true };
+    },
+  });
+  releasers.push(['metrics server', () => metricsServer.close()]);
+  await runtime.start();
+  logger.info({ metricsUrl: metricsServer.url, queues: queues ?? 'all' }, 'worker ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    runtime,
+    metricsServer,
+    registry,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown: draining workers');
+        const errors: unknown[] = [];
+        await runtime.close(deadline).catch((e: unknown) => errors.push(e));
+        // Release in reverse order of acquisition; each step runs even if an earlier one failed.
+        for (const [name, release] of releasers.reverse()) {
+          logger.info(`shutdown: closing ${name}`);
+          await release().catch((e: unknown) => errors.push(e));
+        }
+        if (errors.length > 0) throw new AggregateError(errors, 'worker shutdown had errors');
+      })();
+      return closing;
+    },
+  };
+}
