@@ -17,8 +17,11 @@ export interface CreateLoggerOptions {
   version: string;
   /** @defaultValue `'info'` */
   level?: LogLevel;
-  /** Where lines go. @defaultValue synchronous stdout (fd 1), so nothing is lost on exit */
-  destination?: pino.DestinationStream;
+  /**
+   * Where lines go: a stream, or a file descriptor written synchronously (2 for stderr).
+   * @defaultValue synchronous stdout (fd 1), so nothing is lost on exit
+   */
+  destination?: pino.DestinationStream | number;
 }
 
 const SECRET_KEYS = [
@@ -79,7 +82,8 @@ function redactUrls(value: unknown, depth: number, urlKey: boolean): unknown {
  * blanked in any `url`-like field.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination =
+    typeof options.destination === 'object' ? options.destination : pino.destination({ dest: options.destination ?? 1, sync: true });
   return pino(
     {
       level: options.level ?? 'info',
