@@ -1,0 +1,3 @@
+export * from './sisServerOptions.js';
+export * from './handshake.js';
+export * from './startSisServer.js';

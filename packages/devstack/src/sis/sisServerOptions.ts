@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import { ConfigError } from '@obsq/shared';
+
+/** Test-only faults of the SIS server. Each applies to connections opened after it is set. */
+export interface SisServerFaults {
+  /**
+   * Destroy the TCP socket (no close frame, no END) once a connection has received this many
+   * audio bytes in total, to test a client's resume. Unset: never.
+   */
+  dropAfterAudioBytes?: number;
+  /**
+   * How many connections `dropAfterAudioBytes` applies to, counted server-wide; later
+   * connections behave normally so a resumed client can finish.
+   * @defaultValue 1
+   */
+  dropConnections?: number;
+  /**
+   * Accept START, then never send anything on that connection (no START response, no results,
+   * no idle FATAL_ERROR), to test a client's timeouts. The socket stays open until either side closes.
+   * @defaultValue false
+   */
+  silent?: boolean;
+}
+
+/** Options of {@link startSisServer}. */
+export interface SisServerOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host?: string;
+  /** The only project id accepted in `/v1/{project_id}/rasr/…`. */
+  projectId: string;
+  /** Region name reported back (the server itself is region-less). */
+  region: string;
+  /** The one access key id accepted for SDK-HMAC-SHA256 handshakes. */
+  ak: string;
+  /** Its secret key. */
+  sk: string;
+  /** When set, `X-Auth-Token` with exactly this value is accepted too. */
+  token?: string;
+  /**
+   * A connection that sends no frame for this long gets FATAL_ERROR SIS.0304 and is closed, in ms.
+   * The timer is paused while the server is finishing a session after END.
+   * @defaultValue 20000
+   */
+  idleTimeoutMs?: number;
+  /** Connections are closed after this long, in ms. @defaultValue 18000000 (5 h) */
+  maxConnectionMs?: number;
+  /**
+   * Emit VOICE_START / VOICE_END around each sentence in continue-stream too (the real service
+   * documents none there, but clients must tolerate them). sentence-stream always emits them.
+   * @defaultValue false
+   */
+  vadEvents?: boolean;
+  /** pino logger; the server logs connection and session lifecycle, never headers. @defaultValue silent */
+  logger?: Logger;
+  /** Test-only fault injection; change later with `setFaults`. */
+  faults?: SisServerFaults;
+  /** PocketSphinx binary. @defaultValue "pocketsphinx_continuous" on PATH */
+  engineBinary?: string;
+}
+
+/** Defaults applied before validation. */
+export const SIS_SERVER_DEFAULTS = {
+  port: 0,
+  host: '127.0.0.1',
+  idleTimeoutMs: 20_000,
+  maxConnectionMs: 5 * 60 * 60 * 1000,
+  vadEvents: false,
+} as const satisfies Partial<SisServerOptions>;
+
+
+/** Options after defaults. */
+export type ResolvedSisServerOptions = SisServerOptions & Required<Pick<SisServerOptions, keyof typeof SIS_SERVER_DEFAULTS>>;
+
+/** Spreads defaults and checks every option; throws ConfigError naming the option. */
+export function resolveSisServerOptions(opts: SisServerOptions): ResolvedSisServerOptions {
+  const o = { ...SIS_SERVER_DEFAULTS, ...opts };
+  const nonEmpty = (name: string, v: unknown) => {
+    if (typeof v !== 'string' || v === '') throw new ConfigError(`${name} must be a non-empty string`);
+  };
+  nonEmpty('projectId', o.projectId);
+  nonEmpty('region', o.region);
+  nonEmpty('ak', o.ak);
+  nonEmpty('sk', o.sk);
+  if (o.token !== undefined) nonEmpty('token', o.token);
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError('port must be an integer in 0..65535');
+  if (!Number.isInteger(o.idleTimeoutMs) || o.idleTimeoutMs <= 0) throw new ConfigError('idleTimeoutMs must be a positive integer');
+  if (!Number.isInteger(o.maxConnectionMs) || o.maxConnectionMs <= 0) throw new ConfigError('maxConnectionMs must be a positive integer');
+  const drop = o.faults?.dropAfterAudioBytes;
+  if (drop !== undefined && (!Number.isInteger(drop) || drop < 0)) throw new ConfigError('faults.dropAfterAudioBytes must be a non-negative integer');
+  return o;
+}
