@@ -56,7 +56,7 @@ export interface DevstackOptions {
   seed?: number;
   /**
    * Host names under which `Host: <bucket>.<name>[:port]` means virtual-hosted addressing.
-   * @defaultValue `['localhost']` plus `host` when it is a DNS name
+   * @defaultValue `['obs.localhost', 'localhost']` plus `host` when it is a DNS name
    */
   virtualHostBases?: string[];
   /** @defaultValue pino at `warn` on stderr */
@@ -67,7 +67,11 @@ export interface DevstackOptions {
 export interface DevstackObsEndpoint {
   /** `http://127.0.0.1:PORT` (path-style; clients that sign OBS-natively need the virtual-hosted one). */
   endpoint: string;
-  /** `http://localhost:PORT`: buckets are addressed as `bucket.localhost:PORT`. */
+  /**
+   * `http://obs.localhost:PORT`: buckets are `bucket.obs.localhost:PORT` (virtual-hosted), which
+   * the OBS native signature needs. `*.localhost` must resolve to 127.0.0.1 in the client
+   * (ObsClient does that itself; for other clients pass a custom `lookup`).
+   */
   virtualHostedEndpoint: string;
   region: string;
   accessKeyId: string;
@@ -171,7 +175,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
     const accessKeyId = o.accessKeyId ?? randomKey(20, ALNUM);
     const secretAccessKey = o.secretAccessKey ?? randomBytes(30).toString('base64');
     const baseHosts = (
-      o.virtualHostBases ?? ['localhost', ...(isIP(o.host) === 0 && o.host !== 'localhost' ? [o.host] : [])]
+      o.virtualHostBases ?? ['obs.localhost', 'localhost', ...(isIP(o.host) === 0 && o.host !== 'localhost' ? [o.host] : [])]
     ).map((h) => h.toLowerCase());
     const obsServer = await ObsServer.listen(
       { store, settings, faults, auth: { accessKeyId, secretAccessKey, region: o.region }, baseHosts, logger },
@@ -200,7 +204,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
     return {
       obs: {
         endpoint: `http://${urlHost(o.host)}:${port}`,
-        virtualHostedEndpoint: `http://localhost:${port}`,
+        virtualHostedEndpoint: `http://obs.localhost:${port}`,
         region: o.region,
         accessKeyId,
         secretAccessKey,

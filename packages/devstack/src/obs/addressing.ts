@@ -27,11 +27,14 @@ function decodeSegment(raw: string): string {
 
 /**
  * Resolves path-style (`/bucket/key`) and virtual-hosted (`Host: bucket.<base>`) addressing.
- * A Host is virtual-hosted when it ends with `.<base>` for one of `baseHosts`.
+ * A Host is virtual-hosted when it ends with `.<base>` for one of `baseHosts` (longest match).
  */
 export function resolveAddress(hostHeader: string | undefined, rawPath: string, baseHosts: readonly string[]): Address {
   const name = hostName(hostHeader);
-  const base = baseHosts.find((b) => name.endsWith(`.${b}`) && name.length > b.length + 1);
+  // Longest base wins, so `b.obs.localhost` is bucket `b` under `obs.localhost`, not `b.obs`.
+  const base = baseHosts
+    .filter((b) => name.endsWith(`.${b}`) && name.length > b.length + 1)
+    .sort((a, b) => b.length - a.length)[0];
   if (base) {
     const bucket = name.slice(0, name.length - base.length - 1);
     const rest = rawPath.replace(/^\//, '');
