@@ -62,17 +62,23 @@ export function zodIssuesToValidationIssues(issues: readonly z.core.$ZodIssue[])
 /** Minimal view of a zod refinement context. */
 interface IssueSink {
   addIssue(issue: { code: 'custom'; message: string; path?: PropertyKey[] }): void;
+  /** Issues already found at and below this value (paths relative to it). */
+  issues?: ReadonlyArray<{ path?: PropertyKey[] }>;
 }
 
 /**
  * Reports our rule functions' issues inside a zod `superRefine`/`transform`. `base` is the field name
  * the rule function was given; the rest of each issue's field becomes the zod path below the current
- * value, so the final field path is exactly the one the rule function would print.
+ * value, so the final field path is exactly the one the rule function would print. A field that
+ * already has an issue gets no second one from a cross-field rule (`partNumber` out of range is not
+ * also "beyond totalParts").
  */
 export function addRuleIssues(ctx: IssueSink, issues: readonly ValidationIssue[], base = ''): void {
+  const taken = new Set((ctx.issues ?? []).map((i) => formatFieldPath(i.path ?? [])));
   for (const issue of issues) {
     const rest = issue.field.startsWith(base) ? issue.field.slice(base.length) : issue.field;
     const path = splitFieldPath(rest) ?? [];
+    if (path.length > 0 && taken.has(formatFieldPath(path))) continue;
     ctx.addIssue({ code: 'custom', message: issue.rule, path });
   }
 }
