@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { jobCatalog, ObsqError, ResultStore, type JobName, type ObsClient, type StoredResult } from '@obsq/shared';
+import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type ObsClient, type StoredResult } from '@obsq/shared';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
 
 /** Options of {@link Producer}. */
@@ -101,6 +101,7 @@ export class Producer {
     const blocking = this.opts.redis.duplicate();
     blocking.on('error', (err) => this.opts.logger.debug({ err }, 'result wait connection error'));
     try {
+      await redisReady(blocking);
       const rec = await this.results.waitFor<Body>(jobId, blocking, { timeoutMs, signal });
       if (!rec) throw new ObsqError('OBSQ_TIMEOUT', `no result for job ${jobId} after ${timeoutMs} ms`);
       return rec;

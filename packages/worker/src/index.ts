@@ -4,3 +4,4 @@ export * from './transcribe/index.js';
 export * from './service/workerService.js';
 export * from './main.js';
 export { jobHandlers } from './jobs/index.js';
+export { multipartEtag } from './jobs/index.js';

@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { startDevstack, startRedisServer, type Devstack, type FaultSpec, type LocalRedis } from '@obsq/devstack';
+import { Producer } from '@obsq/producer';
+import { createRedis, ObsClient, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
+import { waitFor } from './waitFor.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const CLI = join(REPO, 'packages/cli/src/main.ts');
+
+/** A worker running as its own process (`obsq worker`), as in production. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything it logged so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once it exits. */
+  exited: Promise<number | string>;
+}
+
+/** Redis + devstack + producer + worker processes, all on loopback, all torn down by `close()`. */
+export interface Stack extends AsyncDisposable {
+  redis: LocalRedis;
+  devstack: Devstack;
+  /** Root of file sources (OBSQ_SOURCE_ROOTS of the workers). */
+  dir: string;
+  storage: ObsClient;
+  producer: Producer;
+  producerRedis: RedisClient;
+  env: Record<string, string>;
+  workers: WorkerProcess[];
+  startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  workers?: number;
+  minPartSize?: number;
+  faults?: FaultSpec[];
+  buckets?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'obsq-stack-'));
+  const redis = await startRedisServer();
+  const devstack = await startDevstack({
+    buckets: opts.buckets ?? ['ingest'],
+    minPartSize: opts.minPartSize ?? 1024 * 1024,
+    faults: opts.faults,
+    seed: 42,
+  });
+  const env: Record<string, string> = {
+    OBSQ_REDIS_URL: redis.url,
+    OBSQ_PREFIX: `t${Date.now().toString(36)}`,
+    OBSQ_OBS_ENDPOINT: devstack.obs.endpoint,
+    OBSQ_OBS_REGION: devstack.obs.region,
+    OBSQ_OBS_SIGNATURE: 'v4',
+    OBSQ_OBS_PATH_STYLE: 'true',
+    OBSQ_OBS_ACCESS_KEY_ID: devstack.obs.accessKeyId,
+    OBSQ_OBS_SECRET_ACCESS_KEY: devstack.obs.secretAccessKey,
+    OBSQ_OBS_MIN_PART_SIZE: String(opts.minPartSize ?? 1024 * 1024),
+    OBSQ_TRANSCRIBER: 'local',
+    OBSQ_SOURCE_ROOTS: dir,
+    OBSQ_METRICS_HOST: '127.0.0.1',
+    OBSQ_METRICS_PORT: '0',
+    OBSQ_LOCK_DURATION_MS: '4000',
+    OBSQ_STALLED_INTERVAL_MS: '2000',
+    OBSQ_SHUTDOWN_TIMEOUT_MS: '10000',
+    OBSQ_LOG_LEVEL: 'info',
+    ...opts.env,
+  };
+  const logger = pino({ level: 'silent' });
+  const prefix = `{${env.OBSQ_PREFIX}}`;
+  const producerRedis = createRedis('producer', { urls: [redis.url], cluster: false }, logger);
+  await redisReady(producerRedis);
+  const storage = new ObsClient({
+    endpoint: devstack.obs.endpoint,
+    region: devstack.obs.region,
+    signature: 'v4',
+    pathStyle: true,
+    credentials: { accessKeyId: devstack.obs.accessKeyId, secretAccessKey: devstack.obs.secretAccessKey },
+  });
+  const producer = new Producer({ redis: producerRedis, prefix, storage, minPartSize: opts.minPartSize ?? 1024 * 1024, logger });
+  const workers: WorkerProcess[] = [];
+
+  const startWorker = async (extraEnv: Record<string, string> = {}): Promise<WorkerProcess> => {
+    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'worker'], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? -1)));
+    const proc = { child, output: () => out, exited };
+    workers.push(proc);
+    await waitFor(() => out.includes('"worker ready"') || child.exitCode !== null, { timeoutMs: 30_000, what: 'worker ready' });
+    if (child.exitCode !== null) throw new Error(`worker exited at start: ${out}`);
+    return proc;
+  };
+  for (let i = 0; i < (opts.workers ?? 0); i++) await startWorker();
+
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.exited));
+      await producer.close().catch(() => undefined);
+      await storage.close().catch(() => undefined);
+      await quitRedis(producerRedis);
+      await devstack.close();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    })());
+  return { redis, devstack, dir, storage, producer, producerRedis, env, workers, startWorker, close, [Symbol.asyncDispose]: close };
+}
+
+/** sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** sha256 of an object, streamed from GetObject. */
+export async function sha256Object(storage: ObsClient, bucket: string, key: string): Promise<string> {
+  const res = await storage.getObject({ bucket, key });
+  const h = createHash('sha256');
+  for await (const chunk of res.body!.response) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
