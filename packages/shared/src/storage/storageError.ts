@@ -8,7 +8,7 @@ import { classifyFailure } from './retry.js';
  * `permanent` comes from the retry table ({@link classifyFailure}).
  */
 export class StorageError extends ObsqError {
-  override readonly code: 'OBSQ_STORAGE' = 'OBSQ_STORAGE';
+  override readonly code = 'OBSQ_STORAGE' as const;
   /** The last attempt's record. */
   readonly result: GetResult;
   /** Operation name, e.g. `UploadPart`. */
