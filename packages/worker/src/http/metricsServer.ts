@@ -68,6 +68,7 @@ async function readiness(ready: () => Promise<Readiness>, timeoutMs: number): Pr
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Readiness>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: `readiness check timed out after ${timeoutMs} ms` }), timeoutMs);
+    timer.unref(); // a probe cut off by close() must not hold the process open
   });
   try {
     return await Promise.race([ready(), timeout]);
@@ -82,7 +83,9 @@ async function readiness(ready: () => Promise<Readiness>, timeoutMs: number): Pr
  * Resolves once listening; the bound URL is logged.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const opts = { ...DEFAULTS, ...options };
+  // Undefined options fall back to the defaults instead of overriding them.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as MetricsServerOptions;
+  const opts = { ...DEFAULTS, ...given };
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new TypeError('port must be an integer from 0 to 65535');
   }
@@ -140,7 +143,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   });
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: Error) => {
+      // A failed listen (EADDRINUSE) still holds a handle until closed.
+      server.close();
+      reject(err);
+    };
     server.once('error', onError);
     server.listen(opts.port, opts.host, () => {
       server.off('error', onError);
@@ -162,8 +169,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        // server.close() waits for every connection to end; a Prometheus keep-alive connection
-        // never does, so end them now.
+        // server.close() ends only idle connections and then waits for the rest; a scrape or a
+        // readiness probe in flight (a hung Redis ping) would hold shutdown, so end them all now.
         for (const socket of sockets) socket.destroy();
         sockets.clear();
       }).then(() => logger.info({ url }, 'metrics server closed'));

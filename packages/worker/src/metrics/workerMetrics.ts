@@ -119,7 +119,9 @@ function nonNegative(n: number): boolean {
  * Call once per registry (a second call throws: the names are already registered).
  */
 export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetrics {
-  const opts = { queues: [], collectDefault: true, queueCountsCacheMs: 1000, ...options };
+  // Undefined options fall back to the defaults instead of overriding them.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as WorkerMetricsOptions;
+  const opts = { queues: [], collectDefault: true, queueCountsCacheMs: 1000, ...given };
   if (typeof opts.workerId !== 'string' || opts.workerId === '') {
     throw new TypeError('workerId must be a non-empty string');
   }
