@@ -44,6 +44,8 @@ export interface StackOptions {
   faults?: FaultSpec[];
   buckets?: string[];
   env?: Record<string, string>;
+  /** Producer's single-CopyObject threshold in bytes. @defaultValue 5 GiB */
+  copyThreshold?: number;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -86,7 +88,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     pathStyle: true,
     credentials: { accessKeyId: devstack.obs.accessKeyId, secretAccessKey: devstack.obs.secretAccessKey },
   });
-  const producer = new Producer({ redis: producerRedis, prefix, storage, minPartSize: opts.minPartSize ?? 1024 * 1024, logger });
+  const producer = new Producer({
+    redis: producerRedis,
+    prefix,
+    storage,
+    minPartSize: opts.minPartSize ?? 1024 * 1024,
+    copyThreshold: opts.copyThreshold,
+    logger,
+  });
   const workers: WorkerProcess[] = [];
 
   const startWorker = async (extraEnv: Record<string, string> = {}): Promise<WorkerProcess> => {

@@ -3,6 +3,7 @@ import { coerceError, createLogger, flushLogger, loadProducerConfig } from '@obs
 import { runDevstackCli } from '@obsq/devstack';
 import { runWorkerMain } from '@obsq/worker';
 import { pino } from 'pino';
+import { copyCommand } from './commands/copy.js';
 import { resultCommand } from './commands/result.js';
 import { uploadCommand } from './commands/upload.js';
 
@@ -13,6 +14,7 @@ Commands:
                                    local OBS-compatible (and SIS) servers; prints one JSON line
   worker                           run the workers (config from OBSQ_* variables)
   upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
+  copy obs://src-bucket/key obs://dst-bucket/key [--replace-metadata k=v ...] [--wait] [--json]
   result <jobId> [--json] [--wait]
 `;
 
@@ -25,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'worker':
       return runWorkerMain(process.env);
     case 'upload':
+    case 'copy':
     case 'result': {
       let config;
       try {
@@ -41,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         destination: pino.destination({ fd: 2, sync: true }),
       });
       try {
-        return await (command === 'upload' ? uploadCommand : resultCommand)(rest, config, logger);
+        const run = { upload: uploadCommand, copy: copyCommand, result: resultCommand }[command];
+        return await run(rest, config, logger);
       } catch (err) {
         const e = coerceError(err);
         process.stderr.write(`obsq ${command}: ${(e as { code?: string }).code ? `[${(e as { code?: string }).code}] ` : ''}${e.message}\n`);

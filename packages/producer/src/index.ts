@@ -1,3 +1,4 @@
 export * from './producer.js';
 export type { EnqueueUploadInput, EnqueuedUpload } from './uploads/enqueueUpload.js';
 export type { UploadSource } from './sources/probeSource.js';
+export type { EnqueueCopyInput, EnqueuedCopy } from './copies/enqueueCopy.js';

@@ -3,6 +3,7 @@ import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type ObsClient, type StoredResult } from '@obsq/shared';
+import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
 
 /** Options of {@link Producer}. */
@@ -36,7 +37,8 @@ export class Producer {
   private closing: Promise<void> | undefined;
 
   constructor(options: ProducerOptions) {
-    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, ...options };
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ProducerOptions;
+    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, ...given };
     if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new TypeError('minPartSize must be a positive integer');
     const connection = this.opts.redis;
     this.flows = new FlowProducer({ connection, prefix: this.opts.prefix });
@@ -78,6 +80,30 @@ export class Producer {
         storage: this.opts.storage,
         prefix: this.opts.prefix,
         minPartSize: this.opts.minPartSize,
+        retentionSeconds: this.opts.retentionSeconds,
+        logger: this.opts.logger,
+        newJobId: randomUUID,
+      },
+      input,
+      signal,
+    );
+  }
+
+  /**
+   * Copies an object server-side: one `copy-object` job up to `copyThreshold`, else a multipart copy
+   * (UploadPartCopy parts pinned to the source ETag) completed by a `complete-multipart` parent.
+   * The record body follows the OBS SDK's CopyObjectResponse either way.
+   */
+  async enqueueCopy(input: EnqueueCopyInput, signal?: AbortSignal): Promise<EnqueuedCopy> {
+    this.assertOpen();
+    return enqueueCopy(
+      {
+        flows: this.flows,
+        copyQueue: this.queue('copy-object'),
+        completeQueue: this.queue('complete-multipart'),
+        storage: this.opts.storage,
+        minPartSize: this.opts.minPartSize,
+        copyThreshold: this.opts.copyThreshold,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
         newJobId: randomUUID,

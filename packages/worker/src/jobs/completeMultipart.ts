@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
+import { errorCode, makeGetResult, ObsqError, type GetResult, type HeadObjectBody } from '@obsq/shared';
+import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
 
 /** One part as reported by a finished child job (upload-part or part-mode copy-object). */
@@ -124,7 +125,8 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
       permanent: true,
     });
   }
-  ctx.logger.info({ parts: parts.length, size }, 'multipart upload completed');
+  ctx.logger.info({ parts: parts.length, size, path }, 'multipart upload completed');
+  if (data.kind === 'copy') return copyRecord(ctx, completed, head, parts.length) as unknown as GetResult<CompleteRecordBody>;
   return {
     ...completed,
     body: {
@@ -140,6 +142,36 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   };
 }
 
+/**
+ * A multipart copy's record: the seed's CopyObjectResponse fields, filled from the Complete answer
+ * and the target's HEAD, plus the path taken.
+ */
+function copyRecord(
+  ctx: JobContext<'complete-multipart'>,
+  completed: GetResult<{ etag?: string; versionId?: string }>,
+  head: GetResult<HeadObjectBody>,
+  parts: number,
+): GetResult<CopyRecordBody & { parts: number }> {
+  const h = (name: string) => head.header.find(([k]) => k === `x-obs-${name}` || k === `x-amz-${name}`)?.[1] ?? '';
+  const sse = h('server-side-encryption').replace(/^aws:/, '');
+  return {
+    ...completed,
+    body: {
+      lastModified: head.body?.lastModified ?? '',
+      etag: completed.body?.etag ?? head.body?.etag ?? '',
+      copySourceVersionId: ctx.data.source?.versionId ?? '',
+      versionId: completed.body?.versionId ?? '',
+      sseKms: sse === 'kms' ? 'kms' : '',
+      sseKmsKey: h('server-side-encryption-kms-key-id') || h('server-side-encryption-aws-kms-key-id'),
+      sseC: h('server-side-encryption-customer-algorithm'),
+      sseCKeyMd5: h('server-side-encryption-customer-key-md5'),
+      path: 'multipart',
+      size: Number(head.body?.contentLength ?? 0),
+      parts,
+    },
+  };
+}
+
 function isAmbiguous(err: unknown): boolean {
   const status = (err as { result?: GetResult }).result?.status ?? 0;
   const code = errorCode(err) ?? '';
@@ -151,7 +183,7 @@ async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedE
   const { data, storage, signal } = ctx;
   const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal }).catch(() => undefined);
   if (!head?.body) return undefined;
-  const uploadIdHeader = head.header.find(([k]) => k === 'x-obs-uploadid' || k === 'x-amz-uploadid')?.[1];
+  const uploadIdHeader = head.body.uploadId;
   const etag = String(head.body.etag ?? '');
   const same = uploadIdHeader ? uploadIdHeader === data.uploadId : expectedEtag !== undefined && etag.replace(/"/g, '') === expectedEtag;
   if (!same || Number(head.body.contentLength) !== data.size) return undefined;
