@@ -188,6 +188,28 @@ describe('authentication and error shapes', () => {
   });
 });
 
+describe('keys that need encoding', () => {
+  it.each(['obs', 'v2', 'v4'] as const)('round-trip with %s signatures', async (signature) => {
+    const c = new ObsClient({
+      endpoint: signature === 'obs' ? ds.obs.virtualHostedEndpoint : ds.obs.endpoint,
+      region: ds.obs.region,
+      signature,
+      credentials: { accessKeyId: ds.obs.accessKeyId, secretAccessKey: ds.obs.secretAccessKey },
+      maxAttempts: 1,
+    });
+    try {
+      const key = `dir/a b+c(ü)!*'~%20=&?.txt`;
+      await c.putObject({ bucket: 'unit', key, body: Buffer.from(signature), metadata: { mode: signature } });
+      const head = await c.headObject({ bucket: 'unit', key });
+      expect(head.body).toMatchObject({ contentLength: signature.length, metadata: { mode: signature } });
+      const list = await c.listObjects({ bucket: 'unit', prefix: 'dir/a b+c' });
+      expect(list.body?.contents.map((o) => o.key)).toContain(key);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('close', () => {
   it('is idempotent and destroys open keep-alive sockets', async () => {
     const other = await startDevstack();
