@@ -125,16 +125,17 @@ export function createRedis(role: RedisRole, cfg: Pick<RedisConfig, 'urls' | 'cl
 }
 
 /**
- * Closes a connection politely (QUIT, so replies in flight arrive), falling back to a hard
- * disconnect if QUIT fails or takes longer than `timeoutMs`.
+ * Closes a connection politely (QUIT, so replies in flight arrive) and resolves once it has ended,
+ * falling back to a hard disconnect if QUIT fails or takes longer than `timeoutMs`.
  * @defaultValue timeoutMs 2000
  */
 export async function quitRedis(client: RedisClient, timeoutMs = 2_000): Promise<void> {
   if (client.status === 'end') return;
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.quit(),
+      client.quit().then(() => ended),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('quit timed out')), timeoutMs);
         timer.unref();
@@ -142,6 +143,7 @@ export async function quitRedis(client: RedisClient, timeoutMs = 2_000): Promise
     ]);
   } catch {
     client.disconnect();
+    await ended;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }

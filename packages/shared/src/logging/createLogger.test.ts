@@ -1,0 +1,82 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, flushLogger } from './createLogger.js';
+import { jobLogger } from './jobLogger.js';
+import { redactUrl } from './redactUrl.js';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      cb();
+    },
+  });
+  const logger = createLogger({ service: 'obsq-test', version: '1.2.3', level: 'debug', destination });
+  return { logger, lines, json: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('createLogger', () => {
+  it('binds service and version and puts errors under err', () => {
+    const { logger, json } = capture();
+    logger.error({ err: new Error('boom') }, 'failed');
+    const [line] = json();
+    expect(line).toMatchObject({ service: 'obsq-test', version: '1.2.3', msg: 'failed', err: { type: 'Error', message: 'boom' } });
+  });
+
+  it('redacts secrets by key at any of the first three levels, and auth headers', () => {
+    const { logger, lines } = capture();
+    logger.info(
+      {
+        secretAccessKey: 'S1',
+        accessKeyId: 'A1',
+        obs: { secretAccessKey: 'S2', securityToken: 'T2', endpoint: 'https://obs.example.com' },
+        config: { sis: { sk: 'S3', ak: 'A3', token: 'T3' }, redis: { password: 'P3' } },
+        req: { headers: { authorization: 'OBS A:sig', 'x-auth-token': 'T4' } },
+        headers: { authorization: 'AWS4-HMAC-SHA256 Credential=A5/..., Signature=abcd', 'x-amz-security-token': 'T5' },
+        upstream: { Authorization: 'SDK-HMAC-SHA256 Access=A6', signature: 'S6' },
+      },
+      'secrets',
+    );
+    const text = lines.join('\n');
+    for (const s of ['S1', 'A1', 'S2', 'T2', 'S3', 'A3', 'T3', 'P3', 'OBS A:sig', 'T4', 'abcd', 'T5', 'A6', 'S6']) {
+      expect(text).not.toContain(`"${s}`);
+    }
+    expect(text).toContain('https://obs.example.com');
+  });
+
+  it('strips signatures and credentials from url fields, without touching the caller object', () => {
+    const { logger, json } = capture();
+    const req = {
+      url: 'https://b.obs.example.com/k?AccessKeyId=AKX&Expires=1700000000&Signature=abc%2Fdef',
+      method: 'GET',
+    };
+    logger.info({ req, sourceUrl: 'https://s3/x?X-Amz-Credential=AKX%2F20240101&X-Amz-Signature=ff&partNumber=2', urls: ['redis://:pw@h:1'] }, 'u');
+    logger.info({ url: '/bucket/key?x-amz-security-token=TT&uploadId=9' }, 'top');
+    const [a, b] = json();
+    expect((a?.['req'] as { url: string }).url).toBe('https://b.obs.example.com/k?AccessKeyId=REDACTED&Expires=1700000000&Signature=REDACTED');
+    expect(a?.['sourceUrl']).toBe('https://s3/x?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&partNumber=2');
+    expect(a?.['urls']).toEqual(['redis://REDACTED@h:1']);
+    expect(b?.['url']).toBe('/bucket/key?x-amz-security-token=REDACTED&uploadId=9');
+    expect(req.url).toContain('Signature=abc');
+  });
+
+  it('makes job child loggers with the job context', async () => {
+    const { logger, json } = capture();
+    jobLogger(logger, { queue: 'upload-part', jobId: '42', attempt: 2, attempts: 10 }).info('done');
+    await flushLogger(logger);
+    expect(json()[0]).toMatchObject({ queue: 'upload-part', jobId: '42', attempt: 2, attempts: 10, service: 'obsq-test' });
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['https://h/p?a=1', 'https://h/p?a=1'],
+    ['https://h/p?Signature=x&a=1', 'https://h/p?Signature=REDACTED&a=1'],
+    ['https://h/p?a=1&signature=x#frag', 'https://h/p?a=1&signature=REDACTED#frag'],
+    ['https://user:pw@h/p', 'https://REDACTED@h/p'],
+    ['not a url Signature=x', 'not a url Signature=x'],
+  ])('%s', (input, output) => {
+    expect(redactUrl(input)).toBe(output);
+  });
+});
