@@ -55,6 +55,8 @@ describe('buildResult', () => {
     expect(bare.errorCode).toBe('NoSuchKey');
     const unknown = buildResult({ status: 503, headers: {}, bodyText: '' });
     expect(unknown.errorCode).toBe('ServiceUnavailable');
+    expect(buildResult({ status: 403, headers: {}, bodyText: '' }).errorCode).toBe('AccessDenied');
+    expect(buildResult({ status: 502, headers: {}, bodyText: '' }).errorCode).toBe('BadGateway');
   });
 
   it('success: error fields empty, x-amz-id-2 not copied to hostId, body kept', () => {

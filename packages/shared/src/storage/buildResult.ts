@@ -2,6 +2,19 @@ import { STATUS_CODES } from 'node:http';
 import { makeGetResult, type GetResult } from '../result/index.js';
 import { parseXml, xmlChild, xmlText, type XmlNode } from './xml.js';
 
+/** Error codes for bodiless failures (HEAD, some proxies), by status, as OBS/S3 would name them. */
+const STATUS_CODE_NAMES: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  403: 'AccessDenied',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  412: 'PreconditionFailed',
+  416: 'InvalidRange',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+};
+
 /** Response headers as undici gives them (lower-case names). */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
@@ -80,7 +93,8 @@ export interface ResponseParts<Body> {
   /**
    * Error code to use when a failure has neither a body nor `x-obs-error-code` (HEAD, s3rver's
    * bodiless 404): e.g. `NoSuchKey` for HeadObject.
-   * @defaultValue derived from the status (`NotFound`, `ServiceUnavailable`...)
+   * @defaultValue derived from the status (`AccessDenied` for 403, `ServiceUnavailable` for 503,
+   * else the reason phrase without spaces)
    */
   fallbackCode?: string;
 }
@@ -113,6 +127,7 @@ export function buildResult<Body>(parts: ResponseParts<Body>): GetResult<Body> {
     parsed?.code ||
     firstHeader(headers, 'x-obs-error-code', 'x-amz-error-code') ||
     parts.fallbackCode ||
+    STATUS_CODE_NAMES[status] ||
     (STATUS_CODES[status] ?? `HTTP${status}`).replace(/[^A-Za-z0-9]/g, '');
   const message = parsed?.message || decodeHeader(firstHeader(headers, 'x-obs-error-message', 'x-amz-error-message'));
   const failed = makeGetResult<Body>({
