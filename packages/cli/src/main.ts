@@ -4,6 +4,7 @@ import { runDevstackCli } from '@obsq/devstack';
 import { runWorkerMain } from '@obsq/worker';
 import { pino } from 'pino';
 import { copyCommand } from './commands/copy.js';
+import { demoCommand } from './commands/demo.js';
 import { resultCommand } from './commands/result.js';
 import { uploadCommand } from './commands/upload.js';
 
@@ -13,6 +14,7 @@ Commands:
   devstack [--obs-port N] [--data DIR] [--access-key AK --secret-key SK] [--buckets a,b]
                                    local OBS-compatible (and SIS) servers; prints one JSON line
   worker                           run the workers (config from OBSQ_* variables)
+  demo [--size MiB] [--workers N]  the main job end to end on a private local stack
   upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
   copy obs://src-bucket/key obs://dst-bucket/key [--replace-metadata k=v ...] [--wait] [--json]
   result <jobId> [--json] [--wait]
@@ -26,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
       return runDevstackCli(rest);
     case 'worker':
       return runWorkerMain(process.env);
+    case 'demo':
+      return demoCommand(rest);
     case 'upload':
     case 'copy':
     case 'result': {
