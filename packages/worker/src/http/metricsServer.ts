@@ -86,6 +86,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   // Undefined options fall back to the defaults instead of overriding them.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as MetricsServerOptions;
   const opts = { ...DEFAULTS, ...given };
+  if (!opts.register || typeof opts.register.metrics !== 'function') {
+    throw new TypeError('register must be a prom-client Registry');
+  }
+  if (typeof opts.ready !== 'function') throw new TypeError('ready must be a function returning Promise<Readiness>');
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new TypeError('port must be an integer from 0 to 65535');
   }

@@ -122,6 +122,9 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   // Undefined options fall back to the defaults instead of overriding them.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as WorkerMetricsOptions;
   const opts = { queues: [], collectDefault: true, queueCountsCacheMs: 1000, ...given };
+  if (!opts.register || typeof opts.register.registerMetric !== 'function') {
+    throw new TypeError('register must be a prom-client Registry');
+  }
   if (typeof opts.workerId !== 'string' || opts.workerId === '') {
     throw new TypeError('workerId must be a non-empty string');
   }
