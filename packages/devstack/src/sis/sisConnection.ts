@@ -6,7 +6,6 @@ import {
   coerceError,
   parseClientCommand,
   SIS_AUDIO_FORMAT_INFO,
-  startRecognizer,
   toPcm16,
   type Recognizer,
   type SisAudioFormatInfo,
@@ -50,6 +49,8 @@ export interface SisConnectionContext {
   faults: () => SisServerFaults;
   /** Takes one of the server-wide `dropConnections`; false when none is left. */
   claimDrop: () => boolean;
+  /** A started engine for a new session, routed to `onSegment`. */
+  takeRecognizer: (sampleRate: 8000 | 16000, onSegment: (seg: SpeechSegment) => void) => Recognizer;
 }
 
 /**
@@ -167,12 +168,7 @@ export class SisConnection {
       audioMs: 0,
       voiced: false,
       inVoice: false,
-      recognizer: startRecognizer({
-        sampleRate: format.sampleRate,
-        needWordInfo: true,
-        ...(this.ctx.options.engineBinary ? { binary: this.ctx.options.engineBinary } : {}),
-        onSegment: (seg) => this.onSegment(session, seg),
-      }),
+      recognizer: this.ctx.takeRecognizer(format.sampleRate, (seg) => this.onSegment(session, seg)),
     });
     this.ctx.logger.debug({ mode: this.ctx.mode, traceId, audioFormat: config.audio_format }, 'sis session started');
     this.send({ resp_type: 'START', trace_id: traceId });
@@ -289,7 +285,7 @@ export class SisConnection {
     if (this.session === s) this.session = undefined;
     if (s.recognizer) {
       s.recognizer.abort();
-      this.engineExits.push(s.recognizer.end().catch(() => {}));
+      this.engineExits.push(s.recognizer.exited);
     }
   }
 

@@ -86,7 +86,11 @@ export function resolveSisServerOptions(opts: SisServerOptions): ResolvedSisServ
   if (o.token !== undefined) nonEmpty('token', o.token);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError('port must be an integer in 0..65535');
   if (!Number.isInteger(o.idleTimeoutMs) || o.idleTimeoutMs <= 0) throw new ConfigError('idleTimeoutMs must be a positive integer');
-  if (!Number.isInteger(o.maxConnectionMs) || o.maxConnectionMs <= 0) throw new ConfigError('maxConnectionMs must be a positive integer');
+  // setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days).
+  if (!Number.isInteger(o.maxConnectionMs) || o.maxConnectionMs <= 0 || o.maxConnectionMs > 2 ** 31 - 1) {
+    throw new ConfigError('maxConnectionMs must be a positive integer of at most 2147483647');
+  }
+  if (o.idleTimeoutMs > 2 ** 31 - 1) throw new ConfigError('idleTimeoutMs must be at most 2147483647');
   const drop = o.faults?.dropAfterAudioBytes;
   if (drop !== undefined && (!Number.isInteger(drop) || drop < 0)) throw new ConfigError('faults.dropAfterAudioBytes must be a non-negative integer');
   return o;

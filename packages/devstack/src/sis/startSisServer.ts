@@ -7,6 +7,7 @@ import { coerceError, engineAvailable } from '@obsq/shared';
 import { checkHandshake } from './handshake.js';
 import { SisConnection } from './sisConnection.js';
 import { resolveSisServerOptions, type SisServerFaults, type SisServerOptions } from './sisServerOptions.js';
+import { WarmRecognizers } from './warmRecognizers.js';
 
 /** A running SIS RASR test server. */
 export interface SisServer extends AsyncDisposable {
@@ -45,8 +46,10 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'sis-server' });
   let faults: SisServerFaults = { ...opts.faults };
   let dropsUsed = 0;
+  const warm = new WarmRecognizers(opts.engineBinary);
   const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then((ok) => {
     if (!ok) logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
+    else if (!closing) warm.prewarm(16000);
     return ok;
   });
 
@@ -97,6 +100,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
         engineReady,
         faults: () => faults,
         claimDrop: () => (dropsUsed < (faults.dropConnections ?? 1) ? (dropsUsed++, true) : false),
+        takeRecognizer: (rate, onSegment) => warm.take(rate, onSegment),
       });
       connections.add(conn);
       void conn.closed.then(() => {
@@ -125,6 +129,12 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
       try {
         for (const ws of wss.clients) ws.terminate();
         await Promise.all([...connections].map((c) => c.closed));
+      } catch (err) {
+        errors.push(err);
+      }
+      try {
+        await engineReady;
+        await warm.close();
       } catch (err) {
         errors.push(err);
       }

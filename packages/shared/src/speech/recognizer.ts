@@ -42,6 +42,8 @@ export interface Recognizer {
   abort(reason?: Error): void;
   /** Segments so far. */
   readonly segments: readonly SpeechSegment[];
+  /** Resolves (never rejects) once the engine process has exited, however it ended. */
+  readonly exited: Promise<void>;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -187,6 +189,7 @@ export function startRecognizer(opts: RecognizerOptions): Recognizer {
     },
     end,
     abort,
+    exited,
     get segments() {
       return segments;
     },
