@@ -6,7 +6,6 @@ export const METADATA_MAX_BYTES = 8 * 1024;
 
 const KEY = /^[a-z0-9\-_.]+$/;
 // Metadata travels in HTTP headers: control characters (CR/LF above all) would split the header.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
