@@ -267,6 +267,18 @@ describe('SIS server protocol', () => {
     expect(kinds).toEqual(['START', 'VOICE_START', 'RESULT', 'VOICE_END', 'END']);
   });
 
+  it('sends EXCEEDED_SILENCE in sentence-stream after vad_head ms without voice', async () => {
+    const target = url(server, 'sentence-stream');
+    const c = await open(target, signed(target));
+    c.send({ command: 'START', config: { ...START_16K.config, vad_head: 1000 } });
+    await c.waitFor('START');
+    await streamFile(c, Buffer.alloc(48_000)); // 1.5 s of digital silence
+    expect(await c.waitFor('EVENT')).toMatchObject({ event: 'EXCEEDED_SILENCE', timestamp: 1000 });
+    c.send({ command: 'END', cancel: false });
+    expect(await c.waitFor('END')).toMatchObject({ reason: 'NORMAL' });
+    expect(c.messages.some((m) => m.resp_type === 'RESULT')).toBe(false);
+  });
+
   it('decodes A-law 8 kHz audio', async () => {
     // 16 kHz → 8 kHz by dropping every other sample, then G.711 A-law encode (ITU reference).
     const alaw = Buffer.alloc(goforward.length / 4);
@@ -293,6 +305,14 @@ describe('SIS server timeouts and faults', () => {
     expect(await c.waitFor('FATAL_ERROR')).toMatchObject({ error_code: 'SIS.0304', error_msg: 'wait voice timeout', trace_id: c.messages[0]?.trace_id });
     await c.closeCode;
     await waitFor(() => idle.connectionCount === 0, { what: 'idle connection to close' });
+  });
+
+  it('closes connections that reach maxConnectionMs', async () => {
+    await using capped = await startSisServer({ ...CREDS, maxConnectionMs: 300 });
+    const target = url(capped);
+    const c = await open(target, signed(target));
+    expect(await c.closeCode).toBe(1000);
+    await waitFor(() => capped.connectionCount === 0, { what: 'capped connection to close' });
   });
 
   it('drops the socket after N audio bytes, once', async () => {
