@@ -337,6 +337,7 @@ export class SisRasrClient {
             if (seg.is_final) {
               interim = undefined;
               finals.push(seg);
+              log.debug({ traceId, startTime: seg.start_time, endTime: seg.end_time }, 'sis final segment');
               opts.onFinal?.(seg);
             } else {
               interim = seg;

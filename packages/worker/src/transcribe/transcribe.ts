@@ -141,9 +141,12 @@ export async function transcribe(options: TranscribeOptions): Promise<Transcript
   const request = normalizeRasrRequest({ ...options.request, audioFormat: prepared.format });
 
   let progressMs = 0;
+  let reportedDone = false;
   const progress = (ms: number) => {
-    if (ms <= progressMs && ms < prepared.durationMs) return;
-    progressMs = Math.min(prepared.durationMs, Math.max(progressMs, ms));
+    const next = Math.min(prepared.durationMs, Math.max(progressMs, ms));
+    if (next === progressMs && (next < prepared.durationMs || reportedDone)) return;
+    progressMs = next;
+    reportedDone = next >= prepared.durationMs;
     try {
       options.onProgress?.(prepared.durationMs === 0 ? 1 : progressMs / prepared.durationMs, progressMs);
     } catch (err) {
