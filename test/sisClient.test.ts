@@ -19,6 +19,7 @@ const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 
 const PROJECT = '0123456789abcdef0123456789abcdef';
 const AK = 'AKTESTEXAMPLE0000000';
 const SK = 'SKtestExampleSecret0000000000000000000000';
+const TOKEN = 'test-iam-token';
 
 /** Captures pino lines so tests can assert on what the client logged (and that no secret was). */
 function captureLogger(onLine?: (line: Record<string, unknown>) => void) {
@@ -49,7 +50,7 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
   let goforward: Buffer;
 
   beforeAll(async () => {
-    server = await startSisServer({ projectId: PROJECT, region: 'cn-north-4', ak: AK, sk: SK, idleTimeoutMs: 5_000 });
+    server = await startSisServer({ projectId: PROJECT, region: 'cn-north-4', ak: AK, sk: SK, token: TOKEN, idleTimeoutMs: 5_000 });
     dir = await mkdtemp(join(tmpdir(), 'obsq-sis-'));
     goforward = await readFile(GOFORWARD);
   });
@@ -112,6 +113,17 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
     const logged = JSON.stringify(lines);
     expect(logged).not.toContain(SK);
     expect(logged).not.toContain('Signature=');
+  });
+
+  it('authenticates with X-Auth-Token instead of AK/SK, and runs sentence-stream (VAD events, one sentence)', async () => {
+    const client = new SisRasrClient(sis({ ak: undefined, sk: undefined, token: TOKEN, mode: 'sentence-stream' }));
+    const session = await client.recognize(Buffer.concat([goforward, Buffer.alloc(32_000)]), {
+      audio_format: 'pcm16k16bit',
+      property: 'english_16k_common',
+    });
+    expect(session.segments.map((s) => s.result?.text)).toEqual([TEXT]);
+    expect(session.events).toContain('VOICE_END');
+    expect(session.endReason).toBe('NORMAL');
   });
 
   it('a wrong SK is a permanent APIGW.0301 (HTTP 401, body read from the refused upgrade), not retried', async () => {
