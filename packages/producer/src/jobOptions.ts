@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { jobCatalog, type JobName } from '@obsq/shared';
+import { jobOptionsFor, type JobName } from '@obsq/shared';
 
 /** Job id rule: BullMQ reserves `:` and purely numeric ids. */
 const JOB_ID = /^(?!\d+$)[A-Za-z0-9._-]{1,200}$/;
@@ -10,15 +10,13 @@ export function jobIdRule(jobId: string): string | undefined {
 }
 
 /**
- * BullMQ options for a job from the catalog. Retries use the worker's custom backoff strategy
- * (type `obsq`), which applies the catalog's jittered exponential backoff and honours Retry-After.
+ * BullMQ options for a job from the catalog. Retries use the worker's custom backoff strategy,
+ * which applies the catalog's capped, jittered exponential backoff and honours Retry-After.
  */
 export function jobOptions(name: JobName, jobId: string, retentionSeconds: number): JobsOptions {
-  const entry = jobCatalog[name];
   return {
     jobId,
-    attempts: entry.attempts,
-    backoff: { type: 'obsq', delay: entry.backoff.delayMs },
+    ...jobOptionsFor(name),
     // Keep finished jobs as long as their records, so re-enqueueing the same id stays idempotent.
     removeOnComplete: { age: retentionSeconds },
     removeOnFail: { age: retentionSeconds },

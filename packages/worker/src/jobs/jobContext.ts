@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { GetResult, JobName, JobPayload, ObsClient, ResultStore } from '@obsq/shared';
+import type { GetResult, JobName, JobPayload, ObsClient, ResultStore, SisConfig } from '@obsq/shared';
 import type { WorkerMetrics } from '../metrics/index.js';
 
 /** Everything a job handler may use. Handlers never touch BullMQ internals beyond `job`. */
@@ -33,8 +33,8 @@ export interface JobContext<N extends JobName> {
 
 /** Worker-wide settings used by handlers. */
 export interface HandlerSettings {
-  /** Transcription engine and SIS client settings (used by transcribe-audio-file). */
-  sis: Record<string, unknown>;
+  /** SIS endpoint, credentials and client settings (used by transcribe-audio-file with engine `sis`). */
+  sis: SisConfig;
 }
 
 /** A job handler: returns the job's GetResult record on success, throws on failure. */

@@ -1,7 +1,161 @@
-import { ObsqError, type GetResult } from '@obsq/shared';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { makeGetResult, ObsqError, type GetResult, type SisConfig, type SisSegment } from '@obsq/shared';
+import { resolveSourcePath } from '../sources/index.js';
+import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '../transcribe/index.js';
 import type { JobContext } from './jobContext.js';
 
-/** Transcribes one audio file through SIS or the local engine and writes the transcript outputs. */
-export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file'>): Promise<GetResult> {
-  throw new ObsqError('OBSQ_INTERNAL', `transcribe-audio-file is not implemented yet (job ${ctx.job.id})`, { permanent: true });
+/** One transcript file written to object storage. */
+export interface TranscriptOutput {
+  format: 'json' | 'srt' | 'vtt' | 'txt';
+  bucket: string;
+  key: string;
+  etag: string;
+}
+
+/** Record body of a transcription (SIS field names, as the issue specifies). */
+export interface TranscriptRecordBody {
+  trace_id: string;
+  engine: 'sis' | 'local';
+  audio_duration_ms: number;
+  text: string;
+  segments: SisSegment[];
+  outputs: TranscriptOutput[];
+}
+
+const CONTENT_TYPES = { json: 'application/json', srt: 'application/x-subrip', vtt: 'text/vtt', txt: 'text/plain; charset=utf-8' } as const;
+const RENDER = { json: toJson, srt: (r: TranscriptionResult) => toSrt(r.segments), vtt: (r: TranscriptionResult) => toVtt(r.segments), txt: (r: TranscriptionResult) => toTxt(r.segments) } as const;
+
+/** HTTP-like status for a SIS failure, so records stay `status >= 300` on failure. */
+function sisStatus(code: string, httpStatus: unknown): number {
+  if (typeof httpStatus === 'number' && httpStatus >= 300) return httpStatus;
+  if (code.startsWith('APIGW.')) return 401;
+  return 400;
+}
+
+/** Fetches the audio to a private temp file (audio can be hours long: never held in memory). */
+async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string): Promise<{ path: string; name: string }> {
+  const { data, signal } = ctx;
+  const audio = data.audio;
+  if (audio.kind === 'file') {
+    const path = await resolveSourcePath(audio.path, ctx.sourceRoots);
+    return { path, name: basename(path) };
+  }
+  const target = join(dir, 'audio');
+  if (audio.kind === 'object') {
+    const res = await ctx.storage.getObject({ bucket: audio.bucket, key: audio.key, versionId: audio.versionId, ifMatch: audio.etag, signal });
+    await pipeline(res.body!.response, createWriteStream(target), { signal });
+    ctx.metrics.bytes('transcribe-audio-file', 'downloaded', Number(res.body!.contentLength));
+    return { path: target, name: basename(audio.key) };
+  }
+  const res = await request(audio.url, { method: 'GET', signal });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new ObsqError('OBSQ_SOURCE', `audio.url: GET answered HTTP ${res.statusCode}`, { permanent: res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 429 });
+  }
+  await pipeline(res.body, createWriteStream(target), { signal });
+  return { path: target, name: basename(new URL(audio.url).pathname) || 'audio' };
+}
+
+function sisClientOptions(sis: SisConfig) {
+  if (!sis.projectId || !sis.auth) {
+    throw new ObsqError('OBSQ_CONFIG_INVALID', 'engine "sis" needs OBSQ_SIS_PROJECT_ID and OBSQ_SIS_AK/OBSQ_SIS_SK (or OBSQ_SIS_TOKEN) on this worker', {
+      permanent: true,
+    });
+  }
+  return {
+    endpoint: sis.endpoint,
+    region: sis.region,
+    projectId: sis.projectId,
+    ...(sis.auth.kind === 'aksk' ? { ak: sis.auth.ak, sk: sis.auth.sk } : { token: sis.auth.token }),
+    connectTimeoutMs: sis.connectTimeoutMs,
+    readTimeoutMs: sis.readTimeoutMs,
+    frameBytes: sis.frameBytes,
+    pace: sis.pace,
+  };
+}
+
+/**
+ * Transcribes one audio file through SIS (continue-stream by default) or the local PocketSphinx
+ * engine, writes the requested transcript formats next to each other under `output.prefix`, and
+ * returns a record whose `requestId` is the SIS `trace_id`.
+ */
+export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file'>): Promise<GetResult<TranscriptRecordBody>> {
+  const { data, signal } = ctx;
+  const dir = await mkdtemp(join(tmpdir(), 'obsq-audio-'));
+  const started = performance.now();
+  let result: TranscriptionResult;
+  try {
+    const audio = await fetchAudio(ctx, dir);
+    const sisOpen = data.engine === 'sis';
+    if (sisOpen) ctx.metrics.sisSessionOpened();
+    try {
+      result = await transcribe({
+        audio: audio.path,
+        request: data.request,
+        mode: data.mode,
+        engine: data.engine,
+        ...(data.engine === 'sis' ? { sis: { ...sisClientOptions(ctx.settings.sis), logger: ctx.logger } } : {}),
+        signal,
+        logger: ctx.logger,
+        onProgress: (fraction, audioMsDone) => void ctx.job.updateProgress({ fraction, audioMsDone }).catch(() => undefined),
+      });
+    } catch (err) {
+      const sis = sisErrorFields(err);
+      if (!sis) throw err;
+      const details = (err as ObsqError).details ?? {};
+      throw Object.assign(err as ObsqError, {
+        result: makeGetResult({
+          status: sisStatus(sis.error_code, details.http_status),
+          errorCode: sis.error_code,
+          errorMessage: sis.error_msg,
+          requestId: typeof details.trace_id === 'string' ? details.trace_id : '',
+          resource: audio.name,
+        }),
+      });
+    } finally {
+      if (sisOpen) ctx.metrics.sisSessionClosed();
+    }
+    const seconds = result.audioDurationMs / 1000;
+    const elapsed = (performance.now() - started) / 1000;
+    ctx.metrics.audioTranscribed('transcribe-audio-file', data.engine === 'sis' ? 'sis' : 'pocketsphinx', seconds, seconds > 0 ? elapsed / seconds : 0);
+
+    const outputs: TranscriptOutput[] = [];
+    if (data.output) {
+      const stem = audio.name.slice(0, audio.name.length - extname(audio.name).length) || 'audio';
+      const prefix = data.output.prefix;
+      for (const format of data.output.formats) {
+        const key = `${prefix}${stem}.${format}`;
+        const put = await ctx.storage.putObject({
+          bucket: data.output.bucket,
+          key,
+          body: Buffer.from(RENDER[format](result), 'utf8'),
+          contentType: CONTENT_TYPES[format],
+          signal,
+        });
+        outputs.push({ format, bucket: data.output.bucket, key, etag: put.body?.etag ?? '' });
+      }
+    }
+    ctx.logger.info({ engine: data.engine, audioMs: result.audioDurationMs, segments: result.segments.length }, 'audio transcribed');
+    return makeGetResult({
+      status: 200,
+      reason: 'OK',
+      requestId: result.traceId || randomUUID(),
+      body: {
+        trace_id: result.traceId,
+        engine: data.engine,
+        audio_duration_ms: result.audioDurationMs,
+        text: result.text,
+        segments: result.segments,
+        outputs,
+      },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -2,13 +2,14 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
-  backoffDelay,
+  backoffDelayMs,
   coerceError,
   errorCode,
   isPermanent,
   jobCatalog,
   makeGetResult,
   parsePayload,
+  retryAfterMsOf,
   ResultStore,
   type GetResult,
   type JobName,
@@ -87,10 +88,9 @@ export class WorkerRuntime {
         maxStalledCount: 2,
         autorun: true,
         settings: {
-          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
-            const b = jobCatalog[name].backoff;
-            return backoffDelay(attemptsMade, { baseMs: b.delayMs, maxMs: b.maxDelayMs, jitter: b.jitter, retryAfterMs: retryAfterOf(err) });
-          },
+          // The catalog's capped, jittered exponential backoff; a server's Retry-After wins when longer.
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            Math.max(backoffDelayMs(jobCatalog[name].backoff, attemptsMade), retryAfterMsOf(resultOf(err)) ?? 0),
         },
       });
       worker.on('error', (err) => this.opts.logger.error({ err, queue: name }, 'worker error'));
@@ -213,13 +213,4 @@ export class WorkerRuntime {
     })();
     return this.closing;
   }
-}
-
-function retryAfterOf(err: Error | undefined): number | undefined {
-  const header = resultOf(err)?.header.find(([k]) => k === 'retry-after')?.[1];
-  if (!header) return undefined;
-  const secs = Number(header);
-  if (Number.isFinite(secs)) return secs * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

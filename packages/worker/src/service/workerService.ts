@@ -80,7 +80,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
     stalledIntervalMs: config.stalledIntervalMs,
     logger,
     metrics,
-    settings: { sis: config.sis as unknown as Record<string, unknown> },
+    settings: { sis: config.sis },
     queues,
   });
   let draining = false;
