@@ -20,6 +20,8 @@ export interface WorkerProcess {
   output(): string;
   /** Resolves with the exit code (or signal name) once it exits. */
   exited: Promise<number | string>;
+  /** Base URL of its metrics/health server (`/metrics`, `/healthz`, `/readyz`). */
+  metricsUrl: string;
 }
 
 /** Redis + devstack + producer + worker processes, all on loopback, all torn down by `close()`. */
@@ -108,10 +110,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? -1)));
-    const proc = { child, output: () => out, exited };
+    const proc = { child, output: () => out, exited, metricsUrl: '' };
     workers.push(proc);
     await waitFor(() => out.includes('"worker ready"') || child.exitCode !== null, { timeoutMs: 30_000, what: 'worker ready' });
     if (child.exitCode !== null) throw new Error(`worker exited at start: ${out}`);
+    proc.metricsUrl = /"metricsUrl":"([^"]+)"/.exec(out)?.[1] ?? '';
     return proc;
   };
   for (let i = 0; i < (opts.workers ?? 0); i++) await startWorker();

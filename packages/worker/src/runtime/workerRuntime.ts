@@ -82,7 +82,7 @@ export class WorkerRuntime {
       const worker = new Worker(name, (job, token, signal) => this.process(name, job, token, signal), {
         connection: this.opts.connection(),
         prefix: this.opts.prefix,
-        concurrency: this.opts.concurrency[name],
+        concurrency: this.opts.concurrency[name] ?? 1,
         lockDuration: this.opts.lockDurationMs,
         stalledInterval: this.opts.stalledIntervalMs,
         maxStalledCount: 2,
