@@ -170,31 +170,63 @@ const audioSourceSchema = z.discriminatedUnion('kind', [
   fileSourceSchema,
 ]);
 
+const transcriptOutputSchema = z.strictObject({
+  bucket: bucketField,
+  /** Key prefix of the transcript objects. */
+  prefix: z.string().superRefine(
+    ruleRefinement((s: string, field): ValidationIssue[] => {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      return bytes > OUTPUT_PREFIX_MAX_BYTES ? [{ field, rule: `must be at most ${OUTPUT_PREFIX_MAX_BYTES} bytes in UTF-8 (got ${bytes})` }] : [];
+    }),
+  ),
+  formats: z.array(z.enum(TRANSCRIPT_FORMATS)).superRefine(
+    ruleRefinement((list: TranscriptFormat[], field): ValidationIssue[] => {
+      if (list.length === 0) return [{ field, rule: `must list at least one of ${TRANSCRIPT_FORMATS.join(', ')}` }];
+      const dup = list.filter((f, i) => list.indexOf(f) !== i);
+      return dup.length > 0 ? [{ field, rule: `must not repeat a format (got ${[...new Set(dup)].join(', ')} twice)` }] : [];
+    }),
+  ),
+});
+
 const transcribeAudioFileSchema = z.strictObject({
   audio: audioSourceSchema,
   request: rasrRequestSchema,
   mode: z.enum(RASR_MODES).default('continue-stream'),
   /** `sis` streams to Huawei SIS; `local` uses the worker's local engine. */
   engine: z.enum(['sis', 'local']),
-  output: z
-    .strictObject({
-      bucket: bucketField,
-      /** Key prefix of the transcript objects. */
-      prefix: z.string().superRefine(
-        ruleRefinement((s: string, field): ValidationIssue[] => {
-          const bytes = Buffer.byteLength(s, 'utf8');
-          return bytes > OUTPUT_PREFIX_MAX_BYTES ? [{ field, rule: `must be at most ${OUTPUT_PREFIX_MAX_BYTES} bytes in UTF-8 (got ${bytes})` }] : [];
-        }),
-      ),
-      formats: z.array(z.enum(TRANSCRIPT_FORMATS)).superRefine(
-        ruleRefinement((list: TranscriptFormat[], field): ValidationIssue[] => {
-          if (list.length === 0) return [{ field, rule: `must list at least one of ${TRANSCRIPT_FORMATS.join(', ')}` }];
-          const dup = list.filter((f, i) => list.indexOf(f) !== i);
-          return dup.length > 0 ? [{ field, rule: `must not repeat a format (got ${[...new Set(dup)].join(', ')} twice)` }] : [];
-        }),
-      ),
-    })
-    .optional(),
+  output: transcriptOutputSchema.optional(),
+});
+
+/** Schedule ids name Redis keys and BullMQ job schedulers. */
+const scheduleIdField = z.string().superRefine(
+  ruleRefinement((s: string, field): ValidationIssue[] =>
+    /^[A-Za-z0-9._-]{1,100}$/.test(s) ? [] : [{ field, rule: `must be 1 to 100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(s)})` }],
+  ),
+);
+
+const scanTranscriptionsSchema = z.strictObject({
+  scheduleId: scheduleIdField,
+  bucket: bucketField,
+  /** Key prefix listed on every tick; empty lists the whole bucket. */
+  prefix: z.string().superRefine(
+    ruleRefinement((s: string, field): ValidationIssue[] => {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      return bytes > OBJECT_KEY_MAX_BYTES ? [{ field, rule: `must be at most ${OBJECT_KEY_MAX_BYTES} bytes in UTF-8 (got ${bytes})` }] : [];
+    }),
+  ),
+  /** Key endings (case-insensitive, e.g. `.wav`) of the objects to transcribe. */
+  suffixes: z.array(z.string()).superRefine(
+    ruleRefinement((list: string[], field): ValidationIssue[] => {
+      if (list.length === 0) return [{ field, rule: 'must list at least one key suffix, e.g. .wav' }];
+      const bad = list.filter((x) => x.length === 0 || x.length > 32 || /[\s/]/.test(x));
+      return bad.length > 0 ? [{ field, rule: `must be 1 to 32 characters without spaces or "/" (got ${JSON.stringify(bad[0])})` }] : [];
+    }),
+  ),
+  request: rasrRequestSchema,
+  mode: z.enum(RASR_MODES).default('continue-stream'),
+  engine: z.enum(['sis', 'local']),
+  /** Each object's transcripts go under `output.prefix` plus the object's key path below `prefix`. */
+  output: transcriptOutputSchema,
 });
 
 /**
@@ -231,6 +263,13 @@ export const jobCatalog = {
     timeoutMs: 120 * MINUTE,
     description: 'Stream an audio file to speech recognition and store the transcript.',
   },
+  'scan-transcriptions': {
+    schema: scanTranscriptionsSchema,
+    attempts: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 },
+    timeoutMs: 5 * MINUTE,
+    description: 'One tick of a transcription schedule: list a prefix and enqueue a transcription for every new or changed object.',
+  },
 } satisfies Record<string, JobDefinition>;
 
 /** Type of the catalog; the worker's handler map is `{ [K in JobName]: Handler<K> }`. */
@@ -250,6 +289,8 @@ export type CompleteMultipartPayload = JobPayload<'complete-multipart'>;
 export type CopyObjectPayload = JobPayload<'copy-object'>;
 /** Payload of `transcribe-audio-file`. */
 export type TranscribeAudioFilePayload = JobPayload<'transcribe-audio-file'>;
+/** Payload of `scan-transcriptions` (the job a transcription schedule adds on every tick). */
+export type ScanTranscriptionsPayload = JobPayload<'scan-transcriptions'>;
 /** A local-file source. */
 export type FileSource = z.output<typeof fileSourceSchema>;
 /** An http(s) source. */

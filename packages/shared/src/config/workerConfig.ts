@@ -84,6 +84,8 @@ export const workerConfigSchema = z
         'complete-multipart': env.OBSQ_CONCURRENCY_COMPLETE_MULTIPART,
         'copy-object': env.OBSQ_CONCURRENCY_COPY_OBJECT,
         'transcribe-audio-file': env.OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE,
+        // A schedule tick only lists and enqueues; one at a time per worker is plenty.
+        'scan-transcriptions': 1,
       },
       // normalize() drops a trailing slash so root checks compare `${root}/` prefixes uniformly.
       sourceRoots: splitRoots(env.OBSQ_SOURCE_ROOTS).map((r) => (r === '/' ? r : posix.normalize(r).replace(/\/+$/, ''))),

@@ -3,9 +3,12 @@ import type { JobHandlers } from './jobContext.js';
 import { uploadPart } from './uploadPart.js';
 import { copyObject } from './copyObject.js';
 import { transcribeAudioFile } from './transcribeAudioFile.js';
+import { scanTranscriptions } from './scanTranscriptions.js';
 
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
+export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
+export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';
 
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
 export const jobHandlers: JobHandlers = {
@@ -13,4 +16,5 @@ export const jobHandlers: JobHandlers = {
   'complete-multipart': { run: completeMultipart, onFinalFailure: (ctx) => abortUpload(ctx) },
   'copy-object': { run: copyObject },
   'transcribe-audio-file': { run: transcribeAudioFile },
+  'scan-transcriptions': { run: scanTranscriptions },
 };

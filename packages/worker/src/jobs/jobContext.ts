@@ -1,4 +1,5 @@
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GetResult, JobName, JobPayload, ObsClient, ResultStore, SisConfig } from '@obsq/shared';
 import type { WorkerMetrics } from '../metrics/index.js';
@@ -29,6 +30,15 @@ export interface JobContext<N extends JobName> {
   sourceRoots: readonly string[];
   /** Worker-wide settings the handlers need. */
   settings: HandlerSettings;
+  /**
+   * The BullMQ queue of a catalog job, on this worker's Redis and prefix, for handlers that enqueue
+   * other jobs (a schedule tick). Validate payloads with `parsePayload` first.
+   */
+  queue(name: JobName): Queue;
+  /** Non-blocking Redis client (the result store's), for small bookkeeping keys. */
+  redis: Redis | Cluster;
+  /** Hash-tagged queue prefix, e.g. `{obsq}`; bookkeeping keys start with it to share the queues' slot. */
+  prefix: string;
 }
 
 /** Worker-wide settings used by handlers. */

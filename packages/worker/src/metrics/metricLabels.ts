@@ -1,10 +1,10 @@
 import type { ObsqErrorCode } from '@obsq/shared';
 
 /**
- * Values of the `queue` label: the four job names. Anything else is reported as `other`, so a
+ * Values of the `queue` label: the catalog's job names. Anything else is reported as `other`, so a
  * typo or a new job type cannot add series without a code change here.
  */
-export const METRIC_QUEUES = ['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file'] as const;
+export const METRIC_QUEUES = ['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions'] as const;
 
 /** A value of the `queue` label. */
 export type MetricQueue = (typeof METRIC_QUEUES)[number];

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
@@ -66,6 +66,8 @@ function failureRecord(err: Error): GetResult {
 export class WorkerRuntime {
   readonly results: ResultStore;
   private readonly workers = new Map<JobName, Worker>();
+  /** Producer-side queues for handlers that enqueue jobs (schedule ticks); created on first use. */
+  private readonly queues = new Map<JobName, Queue>();
   private readonly abort = new AbortController();
   private readonly opts: WorkerRuntimeOptions;
   private closing: Promise<void> | undefined;
@@ -155,6 +157,9 @@ export class WorkerRuntime {
         metrics: this.opts.metrics,
         sourceRoots: this.opts.sourceRoots,
         settings: this.opts.settings,
+        queue: (n) => this.queue(n),
+        redis: this.opts.redis,
+        prefix: this.opts.prefix,
       };
       const result = await def.run(ctx);
       await this.writeRecord(name, job, result);
@@ -186,6 +191,16 @@ export class WorkerRuntime {
     }
   }
 
+  private queue(name: JobName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.opts.redis, prefix: this.opts.prefix });
+      q.on('error', (err) => this.opts.logger.error({ err, queue: name }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
   /**
    * Stops taking jobs and lets in-flight ones finish until `deadline` (epoch ms); then aborts them
    * through their signal so BullMQ's stalled-job recovery hands them to another worker.
@@ -210,6 +225,8 @@ export class WorkerRuntime {
         this.abort.abort(new Error('worker shutting down'));
         await Promise.allSettled(workers.map((w) => w.close(true)));
       }
+      // After the workers: a draining schedule tick may still be enqueueing.
+      await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     })();
     return this.closing;
   }
