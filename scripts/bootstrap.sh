@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(redis-server pocketsphinx pocketsphinx-en-us pocketsphinx-testdata sox prometheus)
+# docker-compose: only its config checker is used (`docker-compose config`), no engine runs here.
+DEBIAN_PACKAGES=(redis-server pocketsphinx pocketsphinx-en-us pocketsphinx-testdata sox prometheus docker-compose)
 PNPM_VERSION=12.4.2
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

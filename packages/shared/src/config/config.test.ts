@@ -58,9 +58,9 @@ describe('worker configuration: one message per bad variable', () => {
     [{ OBSQ_RESULT_STREAM_MAXLEN: '1e5' }, ['OBSQ_RESULT_STREAM_MAXLEN: must be a positive integer (got "1e5")']],
     [{ OBSQ_TRANSCRIBER: 'whisper' }, ['OBSQ_TRANSCRIBER: must be one of sis, local (got "whisper")']],
     [{ OBSQ_SIS_ENDPOINT: 'https://sis' }, ['OBSQ_SIS_ENDPOINT: must be a URL starting with wss:// or ws:// (got "https://sis")']],
-    [{ OBSQ_SIS_PROJECT_ID: undefined }, ['OBSQ_SIS_PROJECT_ID: is required when OBSQ_TRANSCRIBER is "sis"']],
+    [{ OBSQ_TRANSCRIBER: 'sis', OBSQ_SIS_PROJECT_ID: undefined }, ['OBSQ_SIS_PROJECT_ID: is required when OBSQ_TRANSCRIBER is "sis"']],
     [
-      { OBSQ_SIS_AK: undefined, OBSQ_SIS_SK: undefined },
+      { OBSQ_TRANSCRIBER: 'sis', OBSQ_SIS_AK: undefined, OBSQ_SIS_SK: undefined },
       [
         'OBSQ_SIS_AK: is required when OBSQ_TRANSCRIBER is "sis": set OBSQ_SIS_AK and OBSQ_SIS_SK (or HUAWEICLOUD_SIS_AK and HUAWEICLOUD_SIS_SK), or OBSQ_SIS_TOKEN',
       ],
@@ -92,7 +92,7 @@ describe('worker configuration: one message per bad variable', () => {
   });
 
   it('lists every bad variable in one error, by name', () => {
-    const env = { OBSQ_CONCURRENCY_UPLOAD_PART: 'abc', OBSQ_METRICS_PORT: '-1', OBSQ_OBS_SIGNATURE: 'v9' };
+    const env = { OBSQ_CONCURRENCY_UPLOAD_PART: 'abc', OBSQ_METRICS_PORT: '-1', OBSQ_OBS_SIGNATURE: 'v9', OBSQ_TRANSCRIBER: 'sis' };
     expect(() => loadWorkerConfig(env)).toThrow(ConfigError);
     try {
       loadWorkerConfig(env);
@@ -173,6 +173,8 @@ describe('worker configuration: defaults and fallbacks', () => {
     const { OBSQ_SIS_AK: _a, OBSQ_SIS_SK: _s, OBSQ_SIS_PROJECT_ID: _p, ...rest } = BASE;
     expect(loadWorkerConfig({ ...rest, OBSQ_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_AK: 'a', HUAWEICLOUD_SIS_SK: 's' }).sis.auth).toEqual({ kind: 'aksk', ak: 'a', sk: 's' });
     expect(loadWorkerConfig({ ...rest, OBSQ_SIS_PROJECT_ID: 'p', OBSQ_SIS_TOKEN: 't' }).sis.auth).toEqual({ kind: 'token', token: 't' });
+    // A worker that never transcribes needs no SIS settings unless sis is chosen explicitly.
+    expect(loadWorkerConfig(rest).sis.transcriber).toBe('sis');
     const local = loadWorkerConfig({ ...rest, OBSQ_TRANSCRIBER: 'local' }).sis;
     expect(local.auth).toBeUndefined();
     expect(local.transcriber).toBe('local');

@@ -29,7 +29,9 @@ export interface SisConfig {
 
 /** The variables of {@link SisConfig}. */
 export const sisEnvShape = {
-  OBSQ_TRANSCRIBER: enumEnv(['sis', 'local'] as const, 'sis'),
+  // No default here: SIS credentials are required at start only when sis is chosen explicitly, so
+  // workers that never transcribe need no SIS settings (toSisConfig still defaults to sis).
+  OBSQ_TRANSCRIBER: enumEnv(['sis', 'local'] as const, undefined),
   OBSQ_SIS_ENDPOINT: urlEnv(['wss:', 'ws:'], undefined),
   OBSQ_SIS_REGION: stringEnv({ default: 'cn-north-4' }),
   OBSQ_SIS_PROJECT_ID: stringEnv({ default: undefined }),
@@ -48,7 +50,7 @@ export const sisEnvShape = {
 
 type SisEnv = z.output<z.ZodObject<typeof sisEnvShape>>;
 
-/** Cross-variable rules: with `OBSQ_TRANSCRIBER=sis` the project id and credentials are required. */
+/** Cross-variable rules: with `OBSQ_TRANSCRIBER=sis` set explicitly, the project id and credentials are required. */
 export function sisEnvIssues(env: SisEnv): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const ak = env.OBSQ_SIS_AK ?? env.HUAWEICLOUD_SIS_AK;
