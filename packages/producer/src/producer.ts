@@ -5,6 +5,18 @@ import type { Logger } from 'pino';
 import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type ObsClient, type StoredResult } from '@obsq/shared';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
+import {
+  enqueueTranscription,
+  listTranscriptionSchedules,
+  removeTranscriptionSchedule,
+  scheduleTranscriptions,
+  type EnqueuedTranscription,
+  type EnqueueTranscriptionInput,
+  type ScheduleDeps,
+  type TranscriptionEngine,
+  type TranscriptionSchedule,
+  type TranscriptionScheduleInput,
+} from './transcriptions/index.js';
 
 /** Options of {@link Producer}. */
 export interface ProducerOptions {
@@ -22,6 +34,8 @@ export interface ProducerOptions {
   retentionSeconds?: number;
   /** Approximate length cap of the results stream. @defaultValue 100000 */
   streamMaxLen?: number;
+  /** Engine of transcriptions that name none (`OBSQ_TRANSCRIBER`). @defaultValue 'sis' */
+  transcriber?: TranscriptionEngine;
   logger: Logger;
 }
 
@@ -38,8 +52,9 @@ export class Producer {
 
   constructor(options: ProducerOptions) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ProducerOptions;
-    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, ...given };
+    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, transcriber: 'sis', ...given };
     if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new TypeError('minPartSize must be a positive integer');
+    if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new TypeError('transcriber must be "sis" or "local"');
     const connection = this.opts.redis;
     this.flows = new FlowProducer({ connection, prefix: this.opts.prefix });
     this.flows.on('error', (err) => this.opts.logger.error({ err }, 'flow producer error'));
@@ -111,6 +126,61 @@ export class Producer {
       input,
       signal,
     );
+  }
+
+  /**
+   * Transcribes an audio object, URL or worker-local file with SIS or the local engine: one
+   * `transcribe-audio-file` job whose record body holds the transcript (`text`, SIS `segments`) and
+   * the transcript objects written under `output`.
+   */
+  async enqueueTranscription(input: EnqueueTranscriptionInput, signal?: AbortSignal): Promise<EnqueuedTranscription> {
+    this.assertOpen();
+    return enqueueTranscription(
+      {
+        queue: this.queue('transcribe-audio-file'),
+        storage: this.opts.storage,
+        defaultEngine: this.opts.transcriber,
+        retentionSeconds: this.opts.retentionSeconds,
+        logger: this.opts.logger,
+        newJobId: randomUUID,
+      },
+      input,
+      signal,
+    );
+  }
+
+  private scheduleDeps(): ScheduleDeps {
+    return {
+      queue: this.queue('scan-transcriptions'),
+      redis: this.opts.redis,
+      prefix: this.opts.prefix,
+      defaultEngine: this.opts.transcriber,
+      retentionSeconds: this.opts.retentionSeconds,
+      logger: this.opts.logger,
+    };
+  }
+
+  /**
+   * Creates or replaces a cron schedule (a BullMQ job scheduler): each tick lists
+   * `bucket/prefix` and enqueues a transcription for every matching object not yet done,
+   * deduplicated by bucket + key + ETag, so a changed object is transcribed again and an
+   * unchanged one never twice.
+   */
+  async scheduleTranscriptions(input: TranscriptionScheduleInput): Promise<TranscriptionSchedule> {
+    this.assertOpen();
+    return scheduleTranscriptions(this.scheduleDeps(), input);
+  }
+
+  /** Every transcription schedule, sorted by id. */
+  async listTranscriptionSchedules(): Promise<TranscriptionSchedule[]> {
+    this.assertOpen();
+    return listTranscriptionSchedules(this.scheduleDeps());
+  }
+
+  /** Removes a schedule (false when it did not exist); `forget` also drops its done-marks. */
+  async removeTranscriptionSchedule(id: string, options?: { forget?: boolean }): Promise<boolean> {
+    this.assertOpen();
+    return removeTranscriptionSchedule(this.scheduleDeps(), id, options);
   }
 
   /** The record of a finished job, or undefined while it runs. */

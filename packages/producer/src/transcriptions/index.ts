@@ -1,0 +1,2 @@
+export * from './enqueueTranscription.js';
+export * from './schedules.js';
