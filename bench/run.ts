@@ -1,0 +1,66 @@
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { copyBench } from './copy.js';
+import { enqueueBench } from './enqueue.js';
+import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
+import { uploadBench } from './upload.js';
+
+const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue ...] [--size-mib N] [--part-size-mib N]
+  no name runs all three, one after the other; see docs/benchmarks.md`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'size-mib': { type: 'string' },
+    'part-size-mib': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const num = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+const benches: Record<string, () => Promise<BenchReport[]>> = {
+  upload: () => uploadBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']) }),
+  copy: () => copyBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']) }),
+  enqueue: () => enqueueBench(),
+};
+
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const names = positionals.length > 0 ? positionals : Object.keys(benches);
+const unknown = names.filter((n) => !(n in benches));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.join(', ')}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+// Ctrl-C: stop the stack's children and remove temp files before exiting (128 + SIGINT).
+process.once('SIGINT', () => {
+  process.stderr.write('bench: interrupted, cleaning up\n');
+  void closeOpenStacks().finally(() => process.exit(130));
+});
+
+const memGiB = (totalmem() / 1024 ** 3).toFixed(1);
+// The load average says whether something else shared the CPUs during the run.
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+process.stdout.write(`machine: ${availableParallelism()} CPUs (nproc), ${memGiB} GiB memory, Node ${process.version}, ${process.platform} ${process.arch}; load average ${load()}\n\n`);
+let failed = false;
+for (const name of names) {
+  const started = performance.now();
+  try {
+    const reports = await benches[name]!();
+    for (const r of reports) process.stdout.write(`${formatReport(r)}\n\n`);
+    process.stdout.write(`(${name}: ${((performance.now() - started) / 1000).toFixed(0)} s wall time including setup; load average after ${load()})\n\n`);
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`bench ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
