@@ -1,7 +1,7 @@
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { copyPlan, parsePayload, parseSize, ValidationError, type JobPayload, type ObsClient } from '@obsq/shared';
-import { jobIdRule, jobOptions } from '../jobOptions.js';
+import { copyPlan, parsePayload, ValidationError, type JobPayload, type ObsClient, type ValidationIssue } from '@obsq/shared';
+import { commonInput, jobOptions } from '../jobOptions.js';
 
 /** Input of `enqueueCopy`. */
 export interface EnqueueCopyInput {
@@ -61,18 +61,8 @@ export async function enqueueCopy(deps: CopyDeps, input: EnqueueCopyInput, signa
     contentType: input.contentType,
     ifMatch: input.ifMatch,
   });
-  let partSize: number | undefined;
-  const issues = [];
-  if (input.partSize !== undefined) {
-    try {
-      partSize = typeof input.partSize === 'number' ? input.partSize : parseSize(input.partSize);
-    } catch (err) {
-      issues.push({ field: 'partSize', rule: (err as Error).message.replace(/^partSize: /, '') });
-    }
-  }
-  const jobId = input.jobId ?? deps.newJobId();
-  const idRule = jobIdRule(jobId);
-  if (idRule) issues.push({ field: 'jobId', rule: idRule });
+  const issues: ValidationIssue[] = [];
+  const { partSize, jobId } = commonInput(input, deps.newJobId, issues);
   if (issues.length > 0) throw new ValidationError(issues);
 
   const existing = (await deps.copyQueue.getJob(jobId)) ?? (await deps.completeQueue.getJob(jobId));

@@ -3,7 +3,6 @@ import {
   bucketNameIssues,
   objectKeyIssues,
   parsePayload,
-  parseSize,
   planParts,
   ValidationError,
   type JobPayload,
@@ -11,7 +10,7 @@ import {
   type ValidationIssue,
 } from '@obsq/shared';
 import type { Logger } from 'pino';
-import { jobIdRule, jobOptions } from '../jobOptions.js';
+import { commonInput, jobOptions } from '../jobOptions.js';
 import { probeSource, type UploadSource } from '../sources/probeSource.js';
 
 /** Input of `enqueueUpload`. */
@@ -57,17 +56,7 @@ export interface UploadDeps {
 /** Validates, initiates the multipart upload and adds one flow: complete-multipart over upload-part children. */
 export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput, signal?: AbortSignal): Promise<EnqueuedUpload> {
   const issues: ValidationIssue[] = [...bucketNameIssues(input.bucket, 'bucket'), ...objectKeyIssues(input.key, 'key')];
-  let partSize: number | undefined;
-  if (input.partSize !== undefined) {
-    try {
-      partSize = typeof input.partSize === 'number' ? input.partSize : parseSize(input.partSize);
-    } catch (err) {
-      issues.push({ field: 'partSize', rule: (err as Error).message.replace(/^partSize: /, '') });
-    }
-  }
-  const jobId = input.jobId ?? deps.newJobId();
-  const idRule = jobIdRule(jobId);
-  if (idRule) issues.push({ field: 'jobId', rule: idRule });
+  const { partSize, jobId } = commonInput(input, deps.newJobId, issues);
   if (issues.length > 0) throw new ValidationError(issues);
 
   const existing = await deps.completeQueue.getJob(jobId);
