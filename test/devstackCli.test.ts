@@ -49,8 +49,10 @@ describe('devstack bin', () => {
     try {
       const s = spawnDevstack(['--obs-port', '0', '--buckets', 'cli-bucket', '--data', data, '--access-key', 'AKCLI', '--secret-key', 'SKCLI']);
       const line = await s.firstLine;
-      const ready = JSON.parse(line) as { obs: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string } };
-      expect(Object.keys(ready)).toEqual(['obs']);
+      const ready = JSON.parse(line) as { obs: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }; sis: Record<string, string> };
+      expect(Object.keys(ready)).toEqual(['obs', 'sis']);
+      expect(Object.keys(ready.sis).sort()).toEqual(['ak', 'endpoint', 'projectId', 'region', 'sk']);
+      expect(ready.sis.endpoint).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
       expect(Object.keys(ready.obs).sort()).toEqual(['accessKeyId', 'endpoint', 'region', 'secretAccessKey']);
       expect(ready.obs).toMatchObject({ accessKeyId: 'AKCLI', secretAccessKey: 'SKCLI' });
       expect(ready.obs.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -11,7 +11,7 @@ import { uploadCommand } from './commands/upload.js';
 const USAGE = `obsq <command> [options]
 
 Commands:
-  devstack [--obs-port N] [--data DIR] [--access-key AK --secret-key SK] [--buckets a,b]
+  devstack [--obs-port N] [--sis-port N | --no-sis] [--data DIR] [--access-key AK --secret-key SK] [--buckets a,b]
                                    local OBS-compatible (and SIS) servers; prints one JSON line
   worker                           run the workers (config from OBSQ_* variables)
   demo [--size MiB] [--workers N]  the main job end to end on a private local stack

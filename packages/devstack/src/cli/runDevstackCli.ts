@@ -18,7 +18,7 @@ export interface DevstackCliIo {
 
 const USAGE =
   'usage: devstack [--obs-port N] [--host H] [--data DIR] [--access-key AK --secret-key SK] ' +
-  '[--buckets a,b] [--min-part-size BYTES] [--region R] [--log-level L]\n';
+  '[--buckets a,b] [--min-part-size BYTES] [--region R] [--sis-port N | --no-sis] [--log-level L]\n';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 
@@ -43,9 +43,15 @@ export function parseDevstackArgs(argv: string[]): DevstackOptions & { logLevel:
       buckets: { type: 'string' },
       'min-part-size': { type: 'string' },
       region: { type: 'string' },
+      'sis-port': { type: 'string' },
+      'no-sis': { type: 'boolean' },
       'log-level': { type: 'string' },
     },
   });
+  if (values['no-sis'] && values['sis-port'] !== undefined) {
+    throw new ValidationError([{ field: '--sis-port', rule: 'cannot be combined with --no-sis' }]);
+  }
+  const sisPort = intFlag('sis-port', values['sis-port']);
   if ((values['access-key'] === undefined) !== (values['secret-key'] === undefined)) {
     throw new ValidationError([{ field: '--access-key/--secret-key', rule: 'must be given together' }]);
   }
@@ -60,13 +66,15 @@ export function parseDevstackArgs(argv: string[]): DevstackOptions & { logLevel:
     ...(values.buckets !== undefined ? { buckets: values.buckets.split(',').map((b) => b.trim()).filter(Boolean) } : {}),
     ...(minPartSize !== undefined ? { minPartSize } : {}),
     ...(values.region !== undefined ? { region: values.region } : {}),
+    ...(values['no-sis'] ? { sis: false as const } : sisPort !== undefined ? { sis: { port: sisPort } } : {}),
     logLevel: values['log-level'] ?? 'info',
   };
 }
 
 /**
  * `obsq devstack`: starts the devstack, prints ONE JSON line on stdout when ready
- * (`{"obs":{"endpoint","region","accessKeyId","secretAccessKey"}}`), runs until SIGTERM/SIGINT
+ * (`{"obs":{"endpoint","region","accessKeyId","secretAccessKey"},"sis":{"endpoint","region","projectId","ak","sk"}}`,
+ * without `sis` under `--no-sis`), runs until SIGTERM/SIGINT
  * (or `io.signal`), closes and resolves the exit code: 0 after a clean stop, 2 for bad flags,
  * 1 when start or close fails. A second signal during close exits at once with 128 + signo.
  * Logs go to stderr only.
@@ -101,7 +109,14 @@ export async function runDevstackCli(argv: string[], io: DevstackCliIo = {}): Pr
   }
 
   const { endpoint, region, accessKeyId, secretAccessKey } = devstack.obs;
-  stdout.write(`${JSON.stringify({ obs: { endpoint, region, accessKeyId, secretAccessKey } })}\n`);
+  const sis = devstack.sis && {
+    endpoint: devstack.sis.endpoint,
+    region: devstack.sis.region,
+    projectId: devstack.sis.projectId,
+    ak: devstack.sis.ak,
+    sk: devstack.sis.sk,
+  };
+  stdout.write(`${JSON.stringify({ obs: { endpoint, region, accessKeyId, secretAccessKey }, ...(sis ? { sis } : {}) })}\n`);
 
   const stopped = await new Promise<NodeJS.Signals | 'abort'>((resolve) => {
     if (io.signal) {

@@ -7,6 +7,7 @@ import { coerceError, ValidationError, type ValidationIssue } from '@obsq/shared
 import { pino, type Logger } from 'pino';
 import { FaultInjector, type FaultSpec, type OperationStats } from '../faults/index.js';
 import { ObsServer, type ObsSettings } from '../obs/index.js';
+import { startSisServer, type SisServer, type SisServerOptions } from '../sis/index.js';
 import { FileStore } from '../storage/index.js';
 
 /** Options of {@link startDevstack}. */
@@ -59,8 +60,32 @@ export interface DevstackOptions {
    * @defaultValue `['obs.localhost', 'localhost']` plus `host` when it is a DNS name
    */
   virtualHostBases?: string[];
+  /**
+   * The SIS real-time ASR stand-in, started alongside on its own port: `false` leaves it out;
+   * an object sets its port, credentials, timeouts and faults (see `SisServerOptions`).
+   * @defaultValue started on a free port, region `region`, random project id and AK/SK
+   */
+  sis?: false | DevstackSisOptions;
   /** @defaultValue pino at `warn` on stderr */
   logger?: Logger;
+}
+
+/** SIS server options under the devstack's control; the rest follow the devstack's own. */
+export type DevstackSisOptions = Partial<Omit<SisServerOptions, 'host' | 'region' | 'logger'>>;
+
+/** Connection details of the SIS RASR websocket server (test credentials only). */
+export interface DevstackSisEndpoint {
+  /** `ws://127.0.0.1:PORT`; clients append `/v1/{projectId}/rasr/{mode}`. */
+  endpoint: string;
+  region: string;
+  projectId: string;
+  ak: string;
+  sk: string;
+  port: number;
+  /** Open websocket connections right now. */
+  readonly connectionCount: number;
+  /** Replaces the SIS fault settings (drop the socket, stay silent). */
+  setFaults: SisServer['setFaults'];
 }
 
 /** Connection details of the OBS-compatible server. */
@@ -89,11 +114,8 @@ export interface Devstack extends AsyncDisposable {
   obs: DevstackObsEndpoint;
   /** Where the data lives. */
   dataDir: string;
-  /**
-   * Reserved for the SIS real-time ASR stand-in (`src/sis/`), started by the same call once it
-   * exists; always undefined for now.
-   */
-  sis?: undefined;
+  /** The SIS real-time ASR stand-in; undefined when started with `sis: false`. */
+  sis?: DevstackSisEndpoint;
   /** Replaces every fault rule (and restarts the PRNG, with `seed` when given). */
   setFaults(faults: FaultSpec[], opts?: { seed?: number }): void;
   /** Counters since start or the last `resetStats()`. */
@@ -143,6 +165,11 @@ function validate(o: typeof DEFAULTS & DevstackOptions): void {
   if (o.accessKeyId !== undefined && o.secretAccessKey === undefined) {
     issues.push({ field: 'secretAccessKey', rule: 'is required when accessKeyId is given' });
   }
+  if (o.sis) {
+    const p = o.sis.port;
+    if (p !== undefined && (!Number.isSafeInteger(p) || p < 0 || p > 65535)) issues.push({ field: 'sis.port', rule: 'must be an integer in 0..65535' });
+    if ((o.sis.ak === undefined) !== (o.sis.sk === undefined)) issues.push({ field: 'sis.ak/sis.sk', rule: 'must be given together' });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
 }
 
@@ -151,12 +178,28 @@ function urlHost(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
+function sisEndpoint(server: SisServer): DevstackSisEndpoint {
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    projectId: server.projectId,
+    ak: server.ak,
+    sk: server.sk,
+    port: server.port,
+    get connectionCount() {
+      return server.connectionCount;
+    },
+    setFaults: (faults) => server.setFaults(faults),
+  };
+}
+
 /**
- * Starts the local OBS-compatible object store (and, later, the SIS stand-in).
+ * Starts the local OBS-compatible object store and the SIS real-time ASR stand-in.
  *
  * @example
  * await using ds = await startDevstack({ buckets: ['media'] });
  * // ds.obs.endpoint, ds.obs.accessKeyId, ds.obs.secretAccessKey
+ * // ds.sis?.endpoint, ds.sis?.projectId, ds.sis?.ak, ds.sis?.sk
  */
 export async function startDevstack(options: DevstackOptions = {}): Promise<Devstack> {
   const o = { ...DEFAULTS, ...options };
@@ -186,6 +229,22 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
     const port = obsServer.port;
     logger.info({ port, dataDir, region: o.region }, 'devstack obs server listening');
 
+    let sis: SisServer | undefined;
+    if (o.sis !== false) {
+      const sisOpts = o.sis ?? {};
+      sis = await startSisServer({
+        ...sisOpts,
+        host: o.host,
+        region: o.region,
+        projectId: sisOpts.projectId ?? randomBytes(16).toString('hex'),
+        ak: sisOpts.ak ?? randomKey(20, ALNUM),
+        sk: sisOpts.sk ?? randomBytes(30).toString('base64'),
+        logger,
+      });
+      releasers.push(['sis server', () => sis!.close()]);
+      logger.info({ port: sis.port, region: o.region }, 'devstack sis server listening');
+    }
+
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
@@ -211,6 +270,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
         port,
       },
       dataDir,
+      ...(sis === undefined ? {} : { sis: sisEndpoint(sis) }),
       setFaults: (list, opts = {}) => faults.set(list, opts.seed),
       stats: () => ({ operations: faults.stats() }),
       resetStats: () => faults.resetStats(),
