@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { startDevstack, startRedisServer, type Devstack, type FaultSpec, type LocalRedis } from '@obsq/devstack';
+import { startDevstack, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
 import { createRedis, ObsClient, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
 import { waitFor } from './waitFor.js';
@@ -48,6 +48,12 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Producer's single-CopyObject threshold in bytes. @defaultValue 5 GiB */
   copyThreshold?: number;
+  /**
+   * Start devstack's SIS server too and give the workers its OBSQ_SIS_* settings, streaming
+   * unpaced (`OBSQ_SIS_PACE=0`). Off by default: it keeps a warm PocketSphinx per stack.
+   * @defaultValue false
+   */
+  sis?: boolean | DevstackSisOptions;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -58,7 +64,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     minPartSize: opts.minPartSize ?? 1024 * 1024,
     faults: opts.faults,
     seed: 42,
+    sis: opts.sis ? (opts.sis === true ? {} : opts.sis) : false,
   });
+  const sisEnv: Record<string, string> = devstack.sis
+    ? {
+        OBSQ_SIS_ENDPOINT: devstack.sis.endpoint,
+        OBSQ_SIS_REGION: devstack.sis.region,
+        OBSQ_SIS_PROJECT_ID: devstack.sis.projectId,
+        OBSQ_SIS_AK: devstack.sis.ak,
+        OBSQ_SIS_SK: devstack.sis.sk,
+        OBSQ_SIS_PACE: '0',
+      }
+    : {};
   const env: Record<string, string> = {
     OBSQ_REDIS_URL: redis.url,
     OBSQ_PREFIX: `t${Date.now().toString(36)}`,
@@ -77,6 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     OBSQ_STALLED_INTERVAL_MS: '2000',
     OBSQ_SHUTDOWN_TIMEOUT_MS: '10000',
     OBSQ_LOG_LEVEL: 'info',
+    ...sisEnv,
     ...opts.env,
   };
   const logger = pino({ level: 'silent' });

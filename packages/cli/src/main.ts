@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
 import { resultCommand } from './commands/result.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { transcribeCommand } from './commands/transcribe.js';
 import { uploadCommand } from './commands/upload.js';
 
 const USAGE = `obsq <command> [options]
@@ -17,6 +19,10 @@ Commands:
   demo [--size MiB] [--workers N]  the main job end to end on a private local stack
   upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
   copy obs://src-bucket/key obs://dst-bucket/key [--replace-metadata k=v ...] [--wait] [--json]
+  transcribe <obs://bucket/key|file|url> [--property P] [--audio-format F] [--engine sis|local]
+             [--out obs://bucket/prefix/] [--format srt,vtt,json,txt] [--wait] [--json]
+  schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/ [--id ID]
+  schedule list [--json] | schedule remove <id> [--forget]
   result <jobId> [--json] [--wait]
 `;
 
@@ -32,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'upload':
     case 'copy':
+    case 'transcribe':
+    case 'schedule':
     case 'result': {
       let config;
       try {
@@ -48,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
         destination: pino.destination({ fd: 2, sync: true }),
       });
       try {
-        const run = { upload: uploadCommand, copy: copyCommand, result: resultCommand }[command];
+        const run = { upload: uploadCommand, copy: copyCommand, transcribe: transcribeCommand, schedule: scheduleCommand, result: resultCommand }[command];
         return await run(rest, config, logger);
       } catch (err) {
         const e = coerceError(err);

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { TranscriptionSchedule } from '@obsq/producer';
+import type { Logger, ProducerConfig } from '@obsq/shared';
+import { parseObjectUrl } from '../obsUrl.js';
+import { out } from '../output.js';
+import { withProducer } from '../withProducer.js';
+import { readRequestFlags, REQUEST_FLAGS } from './transcribe.js';
+
+const USAGE = `usage:
+  obsq schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/
+        [--id ID] [--tz UTC] [--suffix .wav,.raw] [--property P] [--audio-format F] [--engine sis|local] [--format srt,vtt,json,txt] [--json]
+  obsq schedule list [--json]
+  obsq schedule remove <id> [--forget]
+`;
+
+function describe(s: TranscriptionSchedule): string {
+  const next = s.next === undefined ? '' : ` next ${new Date(s.next).toISOString()}`;
+  return `${s.id}  "${s.cron}" ${s.tz}  obs://${s.bucket}/${s.prefix} (${s.suffixes.join(',')}) -> obs://${s.output.bucket}/${s.output.prefix} [${s.output.formats.join(',')}] ${s.engine}${next}`;
+}
+
+/**
+ * `obsq schedule transcriptions|list|remove`: cron schedules that transcribe every new or changed
+ * object under a prefix. Without `--id` the id is derived from source and output, so running the
+ * same command again replaces the schedule instead of adding a second one.
+ */
+export async function scheduleCommand(argv: string[], config: ProducerConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') {
+    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+    return withProducer(config, logger, async (producer) => {
+      const all = await producer.listTranscriptionSchedules();
+      if (values.json) out(JSON.stringify(all));
+      else if (all.length === 0) out('no transcription schedules');
+      else for (const s of all) out(describe(s));
+      return 0;
+    });
+  }
+  if (sub === 'remove') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { forget: { type: 'boolean', default: false } } });
+    const [id] = positionals;
+    if (!id || positionals.length !== 1) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    return withProducer(config, logger, async (producer) => {
+      const removed = await producer.removeTranscriptionSchedule(id, { forget: values.forget });
+      if (!removed) {
+        process.stderr.write(`no schedule ${JSON.stringify(id)}\n`);
+        return 1;
+      }
+      out(`removed ${id}`);
+      return 0;
+    });
+  }
+  if (sub !== 'transcriptions') {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      ...REQUEST_FLAGS,
+      cron: { type: 'string' },
+      tz: { type: 'string' },
+      id: { type: 'string' },
+      suffix: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const [from] = positionals;
+  if (!from || positionals.length !== 1 || values.cron === undefined || values.out === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const source = parseObjectUrl(from, 'source', { allowPrefix: true });
+  const flags = readRequestFlags(values, env);
+  const output = flags.output!;
+  const id =
+    values.id ??
+    `tr-${source.bucket}-${createHash('sha256').update(`${source.bucket}/${source.key}\n${output.bucket}/${output.prefix}`).digest('hex').slice(0, 10)}`;
+  return withProducer(config, logger, async (producer) => {
+    const saved = await producer.scheduleTranscriptions({
+      id,
+      cron: values.cron!,
+      ...(values.tz === undefined ? {} : { tz: values.tz }),
+      bucket: source.bucket,
+      prefix: source.key,
+      ...(values.suffix === undefined ? {} : { suffixes: values.suffix.split(',').map((s) => s.trim()).filter(Boolean) }),
+      request: flags.request,
+      output,
+      engine: flags.engine,
+      ...(flags.mode === undefined ? {} : { mode: flags.mode }),
+    });
+    out(values.json ? JSON.stringify(saved) : describe(saved));
+    return 0;
+  });
+}
