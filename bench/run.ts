@@ -5,14 +5,22 @@ import { enqueueBench } from './enqueue.js';
 import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
 import { uploadBench } from './upload.js';
 
-const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue ...] [--size-mib N] [--part-size-mib N]
-  no name runs all three, one after the other; see docs/benchmarks.md`;
+const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue ...] [options]
+  no name runs all three, one after the other; see docs/benchmarks.md
+  --size-mib N        upload: file size (512); copy: object size (1024)
+  --part-size-mib N   upload: part size (8); copy: part size of the multipart copy (64)
+  --workers N         upload, copy: worker processes (2)
+  --concurrency N     upload, copy: slots per worker (8); esdk's TaskNum is workers × concurrency
+  --uploads N         enqueue: uploads per row (200)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'size-mib': { type: 'string' },
     'part-size-mib': { type: 'string' },
+    workers: { type: 'string' },
+    concurrency: { type: 'string' },
+    uploads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -24,10 +32,16 @@ const num = (name: string, v: string | undefined): number | undefined => {
   return n;
 };
 
+const shared = () => ({
+  sizeMiB: num('size-mib', values['size-mib']),
+  partSizeMiB: num('part-size-mib', values['part-size-mib']),
+  workers: num('workers', values.workers),
+  concurrency: num('concurrency', values.concurrency),
+});
 const benches: Record<string, () => Promise<BenchReport[]>> = {
-  upload: () => uploadBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']) }),
-  copy: () => copyBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']) }),
-  enqueue: () => enqueueBench(),
+  upload: () => uploadBench(shared()),
+  copy: () => copyBench(shared()),
+  enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
 };
 
 if (values.help) {

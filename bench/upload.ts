@@ -92,13 +92,14 @@ export async function uploadBench(options: UploadBenchOptions = {}): Promise<Ben
     {
       name: 'upload: worker peak memory',
       setup: `Bound promised by the design: at most one part per upload-part slot in memory, i.e. RSS at ready + ${concurrency} × ${partSize / MiB} MiB = RSS at ready + ${mib(perSlot)}.`,
-      columns: ['RSS at ready', 'peak RSS (VmHWM)', 'bound', 'peak / bound', 'growth / (slots × part)'],
+      columns: ['RSS at ready', 'peak RSS (VmHWM)', 'bound', 'peak / bound', 'growth (peak − ready)', 'growth / (slots × part)'],
       rows: workers.map((w, i) => {
         const peak = memory[i]!.peakRssBytes;
         const bound = w.atReady.rssBytes + perSlot;
+        const growth = Math.max(0, peak - w.atReady.rssBytes);
         return {
           label: `worker ${i + 1} (pid ${w.pid})`,
-          cells: [mib(w.atReady.rssBytes), mib(peak), mib(bound), fixed(peak / bound, 2), fixed(Math.max(0, peak - w.atReady.rssBytes) / perSlot, 2)],
+          cells: [mib(w.atReady.rssBytes), mib(peak), mib(bound), fixed(peak / bound, 2), mib(growth), fixed(growth / perSlot, 2)],
         };
       }),
       notes: ['peak is VmHWM from /proc/<pid>/status read after the upload finished, before SIGTERM; it includes start-up'],
