@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { out } from '../output.js';
 import { showProgress } from '../progress.js';
 
 const MiB = 1024 * 1024;
+// Debian pocketsphinx-testdata: 16 kHz 16-bit mono headerless PCM of "go forward ten meters".
+const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const CLI = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
@@ -25,7 +27,8 @@ async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
 /**
  * `obsq demo`: the main job end to end on the local default stack. Starts a private redis-server,
  * devstack, two worker processes, uploads a generated file as a multipart upload, copies it
- * server-side, verifies the bytes, prints the records, and shuts everything down.
+ * server-side, verifies the bytes, transcribes goforward.raw through devstack's SIS server, prints
+ * the records and the text, and shuts everything down.
  */
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '48' }, workers: { type: 'string', default: '2' } } });
@@ -61,6 +64,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
       OBSQ_OBS_SECRET_ACCESS_KEY: obs.secretAccessKey,
       OBSQ_OBS_MIN_PART_SIZE: String(MiB),
       OBSQ_TRANSCRIBER: 'local',
+      ...(devstack.sis
+        ? {
+            OBSQ_SIS_ENDPOINT: devstack.sis.endpoint,
+            OBSQ_SIS_REGION: devstack.sis.region,
+            OBSQ_SIS_PROJECT_ID: devstack.sis.projectId,
+            OBSQ_SIS_AK: devstack.sis.ak,
+            OBSQ_SIS_SK: devstack.sis.sk,
+            OBSQ_SIS_PACE: '0',
+          }
+        : {}),
       OBSQ_SOURCE_ROOTS: dir,
       OBSQ_METRICS_HOST: '127.0.0.1',
       OBSQ_METRICS_PORT: '0',
@@ -68,6 +81,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     };
     out(`redis      ${redis.url}`);
     out(`devstack   ${devstack.obs.endpoint} (OBS-compatible, signatures verified)`);
+    if (devstack.sis) out(`devstack   ${devstack.sis.endpoint} (SIS real-time ASR, AK/SK handshake)`);
     for (let i = 0; i < Number(values.workers); i++) {
       const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
@@ -104,8 +118,26 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const copied = await sha256((await storage.getObject({ bucket: 'demo', key: 'demo/copy.bin' })).body!.response);
     const ok = local === uploaded && local === copied;
     out(`verify     sha256 ${local.slice(0, 16)}… source=${local === uploaded ? 'upload ok' : 'UPLOAD MISMATCH'} copy=${local === copied ? 'ok' : 'MISMATCH'}`);
-    out(ok ? 'demo: OK' : 'demo: FAILED');
-    return ok ? 0 : 1;
+
+    let heard = true;
+    if (await access(GOFORWARD).then(() => true, () => false)) {
+      await storage.putObject({ bucket: 'demo', key: 'demo/goforward.raw', body: await readFile(GOFORWARD) });
+      const tr = await producer.enqueueTranscription({
+        audio: { bucket: 'demo', key: 'demo/goforward.raw' },
+        request: { audioFormat: 'pcm16k16bit', property: 'english_16k_common' },
+        output: { bucket: 'demo', prefix: 'demo/transcripts/', formats: ['srt', 'txt'] },
+        engine: 'sis',
+      });
+      out(`transcribe job ${tr.jobId}: goforward.raw through SIS (devstack)`);
+      const trRec = await producer.waitForResult<{ text: string; trace_id: string }>(tr.jobId, { timeoutMs: 120_000 });
+      out(JSON.stringify({ job: 'transcribe', ...trRec.result, header: undefined }));
+      heard = isSuccess(trRec.result);
+      out(`text       ${heard ? JSON.stringify(trRec.result.body!.text) : `FAILED ${trRec.result.errorCode}`}`);
+    } else {
+      out(`transcribe skipped: ${GOFORWARD} missing (apt-get install pocketsphinx-testdata)`);
+    }
+    out(ok && heard ? 'demo: OK' : 'demo: FAILED');
+    return ok && heard ? 0 : 1;
   } finally {
     await producer?.close().catch(() => undefined);
     await storage?.close().catch(() => undefined);
