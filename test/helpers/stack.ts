@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { startDevstack, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
+import { startDevstack, startRedisCluster, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
 import { createRedis, ObsClient, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
 import { waitFor } from './waitFor.js';
@@ -41,6 +41,8 @@ export interface Stack extends AsyncDisposable {
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
+  /** Run Redis as a 3-node Redis Cluster instead of one server. @defaultValue false */
+  redisCluster?: boolean;
   workers?: number;
   minPartSize?: number;
   faults?: FaultSpec[];
@@ -58,7 +60,9 @@ export interface StackOptions {
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'obsq-stack-'));
-  const redis = await startRedisServer();
+  const cluster = opts.redisCluster ? await startRedisCluster() : undefined;
+  const redis = cluster ? cluster.nodes[0]! : await startRedisServer();
+  const redisUrls = cluster ? cluster.urls : [redis.url];
   const devstack = await startDevstack({
     buckets: opts.buckets ?? ['ingest'],
     minPartSize: opts.minPartSize ?? 1024 * 1024,
@@ -77,7 +81,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       }
     : {};
   const env: Record<string, string> = {
-    OBSQ_REDIS_URL: redis.url,
+    OBSQ_REDIS_URL: redisUrls.join(','),
+    OBSQ_REDIS_CLUSTER: cluster ? 'true' : 'false',
     OBSQ_PREFIX: `t${Date.now().toString(36)}`,
     OBSQ_OBS_ENDPOINT: devstack.obs.endpoint,
     OBSQ_OBS_REGION: devstack.obs.region,
@@ -99,7 +104,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   const logger = pino({ level: 'silent' });
   const prefix = `{${env.OBSQ_PREFIX}}`;
-  const producerRedis = createRedis('producer', { urls: [redis.url], cluster: false }, logger);
+  const producerRedis = createRedis('producer', { urls: redisUrls, cluster: !!cluster }, logger);
   await redisReady(producerRedis);
   const storage = new ObsClient({
     endpoint: devstack.obs.endpoint,
@@ -146,7 +151,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await storage.close().catch(() => undefined);
       await quitRedis(producerRedis);
       await devstack.close();
-      await redis.stop();
+      await (cluster ?? redis).stop();
       await rm(dir, { recursive: true, force: true });
     })());
   return { redis, devstack, dir, storage, producer, producerRedis, env, workers, startWorker, close, [Symbol.asyncDispose]: close };
