@@ -150,6 +150,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await producer.close().catch(() => undefined);
       await storage.close().catch(() => undefined);
       await quitRedis(producerRedis);
+      // Everything the test opened is closed: no client is left on any Redis node.
+      for (const node of cluster?.nodes ?? [redis]) {
+        await waitFor(async () => (await node.connectedClients()) === 0, { timeoutMs: 10_000, what: 'no Redis client left connected' });
+      }
       await devstack.close();
       await (cluster ?? redis).stop();
       await rm(dir, { recursive: true, force: true });
