@@ -104,5 +104,10 @@ describe('the obsq CLI against obsq devstack and obsq worker', () => {
     const config = await obsq(['upload', path, 'obs://cli/k'], { OBSQ_REDIS_URL: redis.url });
     expect(config.code).toBe(2);
     expect(config.stderr).toMatch(/OBSQ_OBS_ENDPOINT/);
+    const workerConfig = await obsq(['worker'], { ...env, OBSQ_CONCURRENCY_UPLOAD_PART: 'lots', OBSQ_OBS_SIGNATURE: 'v9' });
+    expect(workerConfig.code).toBe(1);
+    expect(workerConfig.stderr).toMatch(/OBSQ_CONCURRENCY_UPLOAD_PART: must be a positive integer/);
+    expect(workerConfig.stderr).toMatch(/OBSQ_OBS_SIGNATURE: /);
+    expect(workerConfig.stderr).not.toContain(env.OBSQ_OBS_SECRET_ACCESS_KEY!);
   });
 });
