@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseSync, type NodeCue } from 'subtitle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusWordErrors, type SisSegment, type StoredResult } from '@obsq/shared';
+import { corpusWordErrors, ValidationError, type SisSegment, type StoredResult } from '@obsq/shared';
 import type { TranscriptRecordBody } from '@obsq/worker';
 import { startStack, type Stack, type WorkerProcess } from './helpers/stack.js';
 import { waitFor } from './helpers/waitFor.js';
@@ -192,6 +192,29 @@ describe('transcribe-audio-file end to end (producer → Redis → worker proces
     const result = JSON.parse(stdout.trim()) as Rec['result'];
     expect(result.body).toMatchObject({ text: TEXT, engine: 'sis' });
     expect(result.body!.outputs.map((o) => o.key)).toEqual(['cli/goforward.srt', 'cli/goforward.txt']);
+  });
+
+  it('rejects bad requests before anything reaches Redis, naming every field', async () => {
+    const queue = stack.producer.queue('transcribe-audio-file');
+    const before = await queue.count();
+    const err = await stack.producer
+      .enqueueTranscription({
+        audio: { bucket: 'audio', key: 'in/goforward.raw' },
+        request: { ...REQUEST, vadHead: 70_000, maxSeconds: 0, addPunc: 'maybe' as 'yes' },
+        output: { bucket: 'Bad_Bucket', prefix: 'x/', formats: ['srt', 'srt'] },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(new Set((err as ValidationError).issues.map((i) => i.field))).toEqual(
+      new Set(['output.bucket', 'output.formats', 'request.addPunc', 'request.maxSeconds', 'request.vadHead']),
+    );
+    await expect(
+      stack.producer.enqueueTranscription({ audio: { kind: 'file', path: join(stack.dir, 'missing.wav') }, request: REQUEST }),
+    ).rejects.toThrow(/^audio\.path: cannot read .*ENOENT/);
+    await expect(
+      stack.producer.enqueueTranscription({ audio: { bucket: 'audio', key: 'in/goforward.raw' }, request: { audioFormat: 'pcm8k16bit', property: 'english_16k_common' } }),
+    ).rejects.toThrow(/request\.property: sample rate 16k does not match request\.audioFormat pcm8k16bit/);
+    expect(await queue.count()).toBe(before);
   });
 
   it('a WAV whose rate does not match the property fails permanently with SIS.0301, once', async () => {
