@@ -48,7 +48,9 @@ async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string)
   }
   const target = join(dir, 'audio');
   if (audio.kind === 'object') {
-    const res = await ctx.storage.getObject({ bucket: audio.bucket, key: audio.key, versionId: audio.versionId, ifMatch: audio.etag, signal });
+    // If-Match takes a quoted entity-tag (RFC 9110); payloads keep ETags bare.
+    const ifMatch = audio.etag === undefined ? undefined : `"${audio.etag.replace(/"/g, '')}"`;
+    const res = await ctx.storage.getObject({ bucket: audio.bucket, key: audio.key, versionId: audio.versionId, ifMatch, signal });
     await pipeline(res.body!.response, createWriteStream(target), { signal });
     ctx.metrics.bytes('transcribe-audio-file', 'downloaded', Number(res.body!.contentLength));
     return { path: target, name: basename(audio.key) };
