@@ -63,7 +63,7 @@ afterEach(async () => {
 });
 
 describe('metrics seen by their real consumers', () => {
-  it('Prometheus scrapes two workers during an ingestion; PromQL counts parts and bytes; promtool accepts the scrape', async () => {
+  it('Prometheus scrapes two workers during an upload, a copy and a transcription; PromQL counts them; promtool accepts the scrape', async () => {
     stack = await startStack({ workers: 2 });
     const prom = await startPrometheus(stack.workers.map((w) => new URL(w.metricsUrl).host));
     try {
@@ -75,6 +75,18 @@ describe('metrics seen by their real consumers', () => {
       const cp = await stack.producer.enqueueCopy({ source: { bucket: 'ingest', key: 'observed.bin' }, target: { bucket: 'ingest', key: 'observed-copy.bin' } });
       expect((await stack.producer.waitForResult(cp.jobId, { timeoutMs: 60_000 })).result.status).toBe(200);
 
+      // A transcription too (local engine), so the scrape below covers all three kinds of work.
+      const raw = await readFile('/usr/share/pocketsphinx/test/data/goforward.raw');
+      await stack.storage.putObject({ bucket: 'ingest', key: 'audio/goforward.raw', body: raw });
+      const tr = await stack.producer.enqueueTranscription({
+        audio: { bucket: 'ingest', key: 'audio/goforward.raw' },
+        request: { audioFormat: 'pcm16k16bit', property: 'english_16k_general' },
+        output: { bucket: 'ingest', prefix: 'transcripts/', formats: ['srt'] },
+        engine: 'local',
+      });
+      const trRec = await stack.producer.waitForResult<{ text: string }>(tr.jobId, { timeoutMs: 60_000 });
+      expect(trRec.result.body?.text).toBe('go forward ten meters');
+
       await waitFor(async () => (await prom.query('sum(obsq_jobs_completed_total{queue="upload-part"})')) === 12, {
         timeoutMs: 30_000,
         what: 'completed parts in Prometheus',
@@ -83,6 +95,8 @@ describe('metrics seen by their real consumers', () => {
       await eventually('sum(obsq_uploaded_bytes_total{queue="upload-part"})', 12 * MiB);
       await eventually('sum(obsq_jobs_completed_total{queue="complete-multipart"})', 1);
       await eventually('sum(obsq_jobs_completed_total{queue="copy-object"})', 1);
+      await eventually('sum(obsq_jobs_completed_total{queue="transcribe-audio-file"})', 1);
+      expect(await prom.query('sum(obsq_audio_transcribed_seconds_total)')).toBeCloseTo(2.786, 1);
       await waitFor(async () => (await prom.query('sum(obsq_copied_bytes_total)')) === 12 * MiB, { timeoutMs: 30_000, what: 'copied bytes' });
       // Both workers did part of the work.
       expect(await prom.query('count(obsq_jobs_completed_total{queue="upload-part"} > 0)')).toBe(2);
