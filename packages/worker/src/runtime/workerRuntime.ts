@@ -43,7 +43,7 @@ export interface WorkerRuntimeOptions {
   logger: Logger;
   metrics: WorkerMetrics;
   settings: HandlerSettings;
-  /** Run only these queues (default: all four). */
+  /** Run only these queues. @defaultValue every queue of the job catalog */
   queues?: readonly JobName[];
 }
 

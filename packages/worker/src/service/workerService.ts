@@ -28,7 +28,7 @@ export interface WorkerService {
 /** Options of {@link startWorkerService}. */
 export interface WorkerServiceOptions {
   logger: Logger;
-  /** Only run these queues. @defaultValue all four */
+  /** Only run these queues. @defaultValue every queue of the job catalog */
   queues?: readonly JobName[];
 }
 
