@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 // bench/ is not a workspace package: the services are loaded through their packages' entry points
 // (the files their package.json `main` names), not their internals.
-import { startRedisServer, type LocalRedis } from '../../packages/devstack/src/index.js';
+import { devstackWorkerEnv, startRedisServer, type LocalRedis } from '../../packages/devstack/src/index.js';
 import { Producer } from '../../packages/producer/src/index.js';
 import {
   createLogger,
@@ -184,20 +184,9 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const baseEnv: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      OBSQ_REDIS_URL: redis.url,
+      ...devstackWorkerEnv({ obs: ds.info, redisUrls: [redis.url], sourceRoots: dir, minPartSize }),
       OBSQ_PREFIX: PREFIX,
-      OBSQ_OBS_ENDPOINT: ds.info.endpoint,
-      OBSQ_OBS_REGION: ds.info.region,
-      OBSQ_OBS_SIGNATURE: 'v4',
-      OBSQ_OBS_PATH_STYLE: 'true',
-      OBSQ_OBS_ACCESS_KEY_ID: ds.info.accessKeyId,
-      OBSQ_OBS_SECRET_ACCESS_KEY: ds.info.secretAccessKey,
-      OBSQ_OBS_MIN_PART_SIZE: String(minPartSize),
       ...(options.copyThreshold === undefined ? {} : { OBSQ_COPY_THRESHOLD: String(options.copyThreshold) }),
-      OBSQ_TRANSCRIBER: 'local',
-      OBSQ_SOURCE_ROOTS: dir,
-      OBSQ_METRICS_HOST: '127.0.0.1',
-      OBSQ_METRICS_PORT: '0',
       OBSQ_SHUTDOWN_TIMEOUT_MS: '5000',
       // `info` because readiness is the "worker ready" line; per-job lines are few at these sizes.
       OBSQ_LOG_LEVEL: 'info',

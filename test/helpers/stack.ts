@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { startDevstack, startRedisCluster, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
+import { devstackWorkerEnv, startDevstack, startRedisCluster, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
 import { createRedis, ObsClient, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
 import { waitFor } from './waitFor.js';
@@ -70,36 +70,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     seed: 42,
     sis: opts.sis ? (opts.sis === true ? {} : opts.sis) : false,
   });
-  const sisEnv: Record<string, string> = devstack.sis
-    ? {
-        OBSQ_SIS_ENDPOINT: devstack.sis.endpoint,
-        OBSQ_SIS_REGION: devstack.sis.region,
-        OBSQ_SIS_PROJECT_ID: devstack.sis.projectId,
-        OBSQ_SIS_AK: devstack.sis.ak,
-        OBSQ_SIS_SK: devstack.sis.sk,
-        OBSQ_SIS_PACE: '0',
-      }
-    : {};
   const env: Record<string, string> = {
-    OBSQ_REDIS_URL: redisUrls.join(','),
-    OBSQ_REDIS_CLUSTER: cluster ? 'true' : 'false',
+    ...devstackWorkerEnv({
+      obs: devstack.obs,
+      sis: devstack.sis,
+      redisUrls,
+      redisCluster: !!cluster,
+      sourceRoots: dir,
+      minPartSize: opts.minPartSize ?? 1024 * 1024,
+    }),
     OBSQ_PREFIX: `t${Date.now().toString(36)}`,
-    OBSQ_OBS_ENDPOINT: devstack.obs.endpoint,
-    OBSQ_OBS_REGION: devstack.obs.region,
-    OBSQ_OBS_SIGNATURE: 'v4',
-    OBSQ_OBS_PATH_STYLE: 'true',
-    OBSQ_OBS_ACCESS_KEY_ID: devstack.obs.accessKeyId,
-    OBSQ_OBS_SECRET_ACCESS_KEY: devstack.obs.secretAccessKey,
-    OBSQ_OBS_MIN_PART_SIZE: String(opts.minPartSize ?? 1024 * 1024),
-    OBSQ_TRANSCRIBER: 'local',
-    OBSQ_SOURCE_ROOTS: dir,
-    OBSQ_METRICS_HOST: '127.0.0.1',
-    OBSQ_METRICS_PORT: '0',
     OBSQ_LOCK_DURATION_MS: '4000',
     OBSQ_STALLED_INTERVAL_MS: '2000',
     OBSQ_SHUTDOWN_TIMEOUT_MS: '10000',
     OBSQ_LOG_LEVEL: 'info',
-    ...sisEnv,
     ...opts.env,
   };
   const logger = pino({ level: 'silent' });

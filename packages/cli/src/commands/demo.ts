@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { startDevstack, startRedisServer } from '@obsq/devstack';
+import { devstackWorkerEnv, startDevstack, startRedisServer } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
 import { createRedis, isSuccess, obsClientFromConfig, quitRedis, redisReady, type ObsClient } from '@obsq/shared';
 import { out } from '../output.js';
@@ -55,28 +55,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     };
     const env = {
       ...process.env,
-      OBSQ_REDIS_URL: redis.url,
-      OBSQ_OBS_ENDPOINT: obs.endpoint,
-      OBSQ_OBS_REGION: obs.region,
-      OBSQ_OBS_SIGNATURE: obs.signature,
-      OBSQ_OBS_PATH_STYLE: 'true',
-      OBSQ_OBS_ACCESS_KEY_ID: obs.accessKeyId,
-      OBSQ_OBS_SECRET_ACCESS_KEY: obs.secretAccessKey,
-      OBSQ_OBS_MIN_PART_SIZE: String(MiB),
-      OBSQ_TRANSCRIBER: 'local',
-      ...(devstack.sis
-        ? {
-            OBSQ_SIS_ENDPOINT: devstack.sis.endpoint,
-            OBSQ_SIS_REGION: devstack.sis.region,
-            OBSQ_SIS_PROJECT_ID: devstack.sis.projectId,
-            OBSQ_SIS_AK: devstack.sis.ak,
-            OBSQ_SIS_SK: devstack.sis.sk,
-            OBSQ_SIS_PACE: '0',
-          }
-        : {}),
-      OBSQ_SOURCE_ROOTS: dir,
-      OBSQ_METRICS_HOST: '127.0.0.1',
-      OBSQ_METRICS_PORT: '0',
+      ...devstackWorkerEnv({ obs: devstack.obs, sis: devstack.sis, redisUrls: [redis.url], sourceRoots: dir, minPartSize: MiB }),
       OBSQ_LOG_LEVEL: 'warn',
     };
     out(`redis      ${redis.url}`);

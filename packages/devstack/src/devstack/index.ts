@@ -1,1 +1,2 @@
 export * from './startDevstack.js';
+export * from './workerEnv.js';
