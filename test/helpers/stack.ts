@@ -131,6 +131,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     (closed ??= (async () => {
       for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       await Promise.all(workers.map((w) => w.exited));
+      // No secret ever reaches a log line, whatever the test did.
+      const secrets = [devstack.obs.secretAccessKey, devstack.sis?.sk].filter((x): x is string => !!x);
+      for (const w of workers) {
+        for (const secret of secrets) if (w.output().includes(secret)) throw new Error('a worker logged a secret key');
+      }
       await producer.close().catch(() => undefined);
       await storage.close().catch(() => undefined);
       await quitRedis(producerRedis);
