@@ -133,19 +133,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await Promise.all(workers.map((w) => w.exited));
       // No secret ever reaches a log line, whatever the test did.
       const secrets = [devstack.obs.secretAccessKey, devstack.sis?.sk].filter((x): x is string => !!x);
-      for (const w of workers) {
-        for (const secret of secrets) if (w.output().includes(secret)) throw new Error('a worker logged a secret key');
-      }
+      const leakedSecret = workers.some((w) => secrets.some((secret) => w.output().includes(secret)));
       await producer.close().catch(() => undefined);
       await storage.close().catch(() => undefined);
       await quitRedis(producerRedis);
       // Everything the test opened is closed: no client is left on any Redis node.
+      let clientsLeft: unknown;
       for (const node of cluster?.nodes ?? [redis]) {
-        await waitFor(async () => (await node.connectedClients()) === 0, { timeoutMs: 10_000, what: 'no Redis client left connected' });
+        await waitFor(async () => (await node.connectedClients()) === 0, { timeoutMs: 10_000, what: 'no Redis client left connected' }).catch(
+          (err: unknown) => (clientsLeft = err),
+        );
       }
       await devstack.close();
       await (cluster ?? redis).stop();
       await rm(dir, { recursive: true, force: true });
+      if (leakedSecret) throw new Error('a worker logged a secret key');
+      if (clientsLeft) throw clientsLeft;
     })());
   return { redis, devstack, dir, storage, producer, producerRedis, env, workers, startWorker, close, [Symbol.asyncDispose]: close };
 }
