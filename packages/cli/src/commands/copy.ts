@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
+import { isSuccess, ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out, printRecord } from '../output.js';
 import { showProgress } from '../progress.js';
@@ -59,9 +59,11 @@ export async function copyCommand(argv: string[], config: ProducerConfig, logger
             const p = await producer.uploadProgress(enq.jobId);
             return p ? Math.round((p.done / Math.max(1, p.total)) * enq.size) : 0;
           })
-        : () => undefined;
+        : (_final?: number) => undefined;
     try {
-      return printRecord(await producer.waitForResult(enq.jobId, { timeoutMs: Number(values['timeout-ms']) }), values.json);
+      const rec = await producer.waitForResult(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
+      stop(isSuccess(rec.result) ? enq.size : undefined);
+      return printRecord(rec, values.json);
     } finally {
       stop();
     }

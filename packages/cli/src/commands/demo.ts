@@ -82,7 +82,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       return pr ? Math.round((pr.done / Math.max(1, pr.total)) * up.size) : 0;
     });
     const upRec = await producer.waitForResult(up.jobId, { timeoutMs: 300_000 });
-    stop();
+    stop(isSuccess(upRec.result) ? up.size : undefined);
     out(JSON.stringify({ job: 'upload', ...upRec.result, header: undefined }));
     if (!isSuccess(upRec.result)) return 1;
 

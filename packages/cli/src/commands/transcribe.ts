@@ -171,7 +171,7 @@ export async function transcribeCommand(argv: string[], config: ProducerConfig, 
     });
     try {
       const rec = await producer.waitForResult<TranscriptBody>(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
-      stop();
+      stop(isSuccess(rec.result) ? 1000 : undefined);
       return printTranscript(rec, values.json);
     } finally {
       stop();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Producer } from '@obsq/producer';
-import type { Logger, ProducerConfig } from '@obsq/shared';
+import { isSuccess, type Logger, type ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out, printRecord } from '../output.js';
 import { showProgress } from '../progress.js';
@@ -47,7 +47,7 @@ export async function uploadCommand(argv: string[], config: ProducerConfig, logg
     });
     try {
       const rec = await producer.waitForResult(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
-      stop();
+      stop(isSuccess(rec.result) ? enq.size : undefined);
       return printRecord(rec, values.json);
     } finally {
       stop();
