@@ -35,3 +35,11 @@ export function toPcm16(audio: Buffer, format: SisAudioFormat): { pcm: Buffer; f
   for (let i = 0; i < audio.length; i++) pcm.writeInt16LE(table[audio[i]!]!, i * 2);
   return { pcm, format: audioFormatFor('pcm_s16le', spec.sampleRate)! };
 }
+
+/**
+ * Streaming form of {@link toPcm16}: decodes each chunk of `format` audio as it arrives (G.711
+ * samples are one byte each, so chunk boundaries never split one). PCM chunks pass through.
+ */
+export async function* toPcm16Chunks(chunks: AsyncIterable<Buffer>, format: SisAudioFormat): AsyncGenerator<Buffer, void, undefined> {
+  for await (const chunk of chunks) yield toPcm16(chunk, format).pcm;
+}

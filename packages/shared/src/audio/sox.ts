@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { ObsqError, coerceError } from '../errors/index.js';
-import { WAVE_FORMAT, type WavInfo } from './wav.js';
+import { WAVE_FORMAT, type WavHeader, type WavInfo } from './wav.js';
 
 /** Options of {@link convertWithSox} and {@link soxAvailable}. */
 export interface SoxOptions {
@@ -36,7 +38,7 @@ export function soxAvailable(options: { soxPath?: string | undefined } = {}): Pr
 }
 
 /** sox input arguments describing the raw sample data of `info`, or undefined if sox should read the WAV header itself. */
-function rawInputArgs(info: WavInfo): string[] | undefined {
+function rawInputArgs(info: Pick<WavHeader, 'formatTag' | 'sampleRateHz' | 'channels' | 'bitsPerSample'>): string[] | undefined {
   const common = ['-r', String(info.sampleRateHz), '-c', String(info.channels), '-b', String(info.bitsPerSample)];
   switch (info.formatTag) {
     case WAVE_FORMAT.PCM:
@@ -52,24 +54,15 @@ function rawInputArgs(info: WavInfo): string[] | undefined {
   }
 }
 
+function outputArgs(options: SoxOptions): string[] {
+  return ['-t', 'raw', '-r', String(options.targetRateHz ?? 16000), '-e', 'signed-integer', '-b', '16', '-c', '1', '-L'];
+}
+
 /**
- * Converts a WAV file's audio to 16-bit mono signed little-endian PCM at 16 kHz (`pcm16k16bit`,
- * or 8 kHz with `targetRateHz: 8000`)
- * with a `sox` child process. `info` is the parsed header of `wav`; known encodings are fed to
- * sox as raw samples with explicit parameters so that headers sox dislikes (streamed sizes,
- * extensible fmt chunks) do not matter. Throws a permanent `OBSQ_AUDIO` error when sox fails.
+ * Runs sox with `args`, writing `input` to its stdin (a Buffer, or a stream piped with
+ * back-pressure; nothing when undefined), and resolves with its stdout when `collect` is set.
  */
-export function convertWithSox(wav: Buffer, info: WavInfo, options: SoxOptions = {}): Promise<Buffer> {
-  const bin = options.soxPath ?? 'sox';
-  const raw = rawInputArgs(info);
-  const input = raw ? info.data : wav;
-  const args = [
-    '-V1',
-    ...(raw ?? ['-t', 'wav']),
-    '-',
-    '-t', 'raw', '-r', String(options.targetRateHz ?? 16000), '-e', 'signed-integer', '-b', '16', '-c', '1', '-L',
-    '-',
-  ];
+function runSox(bin: string, args: string[], input: Buffer | Readable | undefined, collect: boolean, options: SoxOptions): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new ObsqError('OBSQ_ABORTED', 'audio conversion aborted', { cause: options.signal.reason }));
@@ -85,10 +78,13 @@ export function convertWithSox(wav: Buffer, info: WavInfo, options: SoxOptions =
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
+      if (input && !Buffer.isBuffer(input)) input.destroy();
       if (err) reject(err);
       else resolve(value!);
     };
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdout.on('data', (d: Buffer) => {
+      if (collect) out.push(d);
+    });
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString();
     });
@@ -108,6 +104,50 @@ export function convertWithSox(wav: Buffer, info: WavInfo, options: SoxOptions =
         );
       }
     });
-    child.stdin.end(input);
+    if (input === undefined) {
+      child.stdin.end();
+    } else if (Buffer.isBuffer(input)) {
+      child.stdin.end(input);
+    } else {
+      input.once('error', (e) => {
+        child.kill('SIGKILL');
+        finish(new ObsqError('OBSQ_AUDIO', `cannot read audio for sox: ${e.message}`, { permanent: true, cause: e }));
+      });
+      input.pipe(child.stdin);
+    }
   });
+}
+
+/**
+ * Converts a WAV file's audio to 16-bit mono signed little-endian PCM at 16 kHz (`pcm16k16bit`,
+ * or 8 kHz with `targetRateHz: 8000`)
+ * with a `sox` child process. `info` is the parsed header of `wav`; known encodings are fed to
+ * sox as raw samples with explicit parameters so that headers sox dislikes (streamed sizes,
+ * extensible fmt chunks) do not matter. Throws a permanent `OBSQ_AUDIO` error when sox fails.
+ */
+export function convertWithSox(wav: Buffer, info: WavInfo, options: SoxOptions = {}): Promise<Buffer> {
+  const bin = options.soxPath ?? 'sox';
+  const raw = rawInputArgs(info);
+  const args = ['-V1', ...(raw ?? ['-t', 'wav']), '-', ...outputArgs(options), '-'];
+  return runSox(bin, args, raw ? info.data : wav, true, options);
+}
+
+/**
+ * File-to-file form of {@link convertWithSox}, for audio too long to hold in memory: the sample
+ * data of the WAV file at `inputPath` (located by `header`) is streamed into sox, which writes
+ * headerless PCM to `outputPath`. Memory use does not depend on the file's length.
+ */
+export async function convertFileWithSox(inputPath: string, header: WavHeader, outputPath: string, options: SoxOptions = {}): Promise<void> {
+  const bin = options.soxPath ?? 'sox';
+  const raw = rawInputArgs(header);
+  const output = [...outputArgs(options), outputPath];
+  if (!raw) {
+    await runSox(bin, ['-V1', '-t', 'wav', inputPath, ...output], undefined, false, options);
+    return;
+  }
+  const input =
+    header.dataLength > 0
+      ? createReadStream(inputPath, { start: header.dataOffset, end: header.dataOffset + header.dataLength - 1 })
+      : undefined;
+  await runSox(bin, ['-V1', ...raw, '-', ...output], input, false, options);
 }

@@ -1,14 +1,29 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ObsqError, ValidationError } from '../errors/index.js';
+import { ObsqError, ValidationError, coerceError } from '../errors/index.js';
 import { assertEngineAvailable, type PocketsphinxOptions } from './pocketsphinxEngine.js';
 import type { SpeechSegment } from './pocketsphinxOutput.js';
 import { startRecognizer } from './recognizer.js';
 
+/** Raw PCM delivered in chunks, with its length known up front (it sets the default timeout). */
+export interface PcmStream {
+  /** Total bytes the chunks add up to. */
+  byteLength: number;
+  /**
+   * The PCM in order. Chunks may split a sample; the engine's input is a byte stream. Iterated
+   * once, with back-pressure: the next chunk is asked for only when the engine has room.
+   */
+  chunks: AsyncIterable<Buffer>;
+}
+
 /** Options of {@link transcribePcm}. */
 export interface TranscribePcmOptions extends PocketsphinxOptions {
-  /** Raw 16-bit LE mono PCM, or the path of a file holding it (no WAV header). */
-  pcm: Buffer | string;
+  /**
+   * Raw 16-bit LE mono PCM: in memory, the path of a file holding it (no WAV header), or a
+   * {@link PcmStream}. A path or a stream is fed to the engine chunk by chunk, so memory use does
+   * not grow with the audio's length.
+   */
+  pcm: Buffer | string | PcmStream;
   /** Sample rate of `pcm`, in Hz. 8 kHz is upsampled to 16 kHz before decoding. */
   sampleRate: 8000 | 16000;
   /** Add `word_info` to each segment. @defaultValue false */
@@ -45,8 +60,10 @@ export async function transcribePcm(opts: TranscribePcmOptions): Promise<SpeechS
     } catch (err) {
       throw new ObsqError('OBSQ_AUDIO', `cannot read PCM file ${opts.pcm}`, { cause: err, permanent: true });
     }
-  } else {
+  } else if (Buffer.isBuffer(opts.pcm)) {
     bytes = opts.pcm.length;
+  } else {
+    bytes = opts.pcm.byteLength;
   }
   const audioMs = (bytes / 2 / opts.sampleRate) * 1000;
   const timeoutMs = opts.timeoutMs ?? 30_000 + 3 * audioMs;
@@ -56,7 +73,11 @@ export async function transcribePcm(opts: TranscribePcmOptions): Promise<SpeechS
   const onOuterAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const rec = startRecognizer({ ...opts, signal: controller.signal, endTimeoutMs: timeoutMs });
-  const timer = setTimeout(() => rec.abort(new ObsqError('OBSQ_TIMEOUT', `transcription did not finish within ${Math.round(timeoutMs)} ms`)), timeoutMs);
+  const timer = setTimeout(() => {
+    rec.abort(new ObsqError('OBSQ_TIMEOUT', `transcription did not finish within ${Math.round(timeoutMs)} ms`));
+    // Stops reading the input too; the recognizer keeps the timeout as its failure.
+    controller.abort();
+  }, timeoutMs);
   try {
     if (typeof opts.pcm === 'string') {
       try {
@@ -66,8 +87,18 @@ export async function transcribePcm(opts: TranscribePcmOptions): Promise<SpeechS
       } catch (err) {
         rec.abort(new ObsqError('OBSQ_AUDIO', `cannot read PCM file ${opts.pcm}`, { cause: err, permanent: true }));
       }
-    } else {
+    } else if (Buffer.isBuffer(opts.pcm)) {
       rec.write(opts.pcm);
+    } else {
+      try {
+        for await (const chunk of opts.pcm.chunks) {
+          if (controller.signal.aborted) break;
+          if (!rec.write(chunk)) await rec.drained();
+        }
+      } catch (err) {
+        const e = coerceError(err);
+        rec.abort(e instanceof ObsqError ? e : new ObsqError('OBSQ_AUDIO', `cannot read PCM: ${e.message}`, { cause: e, permanent: true }));
+      }
     }
     return await rec.end();
   } finally {

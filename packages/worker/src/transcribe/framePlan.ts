@@ -27,31 +27,42 @@ export interface FrameSlice {
  * whole input smaller than the minimum is padded with silence.
  */
 export function planFrames(format: SisAudioFormat, length: number, frameBytes: number): FrameSlice[] {
+  return [...iterateFrames(format, length, frameBytes)];
+}
+
+/**
+ * Lazy form of {@link planFrames}: the same frames, one at a time, so that hours of audio never
+ * need a frame list in memory.
+ */
+export function* iterateFrames(format: SisAudioFormat, length: number, frameBytes: number): Generator<FrameSlice, void, undefined> {
   const info = SIS_AUDIO_FORMAT_INFO[format];
   const { minBytes, maxBytes } = info.frame;
   const size = clampFrameBytes(format, frameBytes);
-  const frames: FrameSlice[] = [];
-  if (length <= 0) return frames;
-  for (let start = 0; start < length; start += size) {
-    frames.push({ start, end: Math.min(length, start + size), padBytes: 0 });
+  if (length <= 0) return;
+  const count = Math.ceil(length / size);
+  const lastStart = (count - 1) * size;
+  if (count === 1) {
+    yield { start: 0, end: length, padBytes: Math.max(0, minBytes - length) };
+    return;
   }
-  const last = frames[frames.length - 1]!;
-  if (last.end - last.start >= minBytes) return frames;
-  if (frames.length === 1) {
-    last.padBytes = minBytes - (last.end - last.start);
-    return frames;
+  const tailIsShort = length - lastStart < minBytes;
+  // A short tail is merged into the frame before it, so the regular frames stop one earlier.
+  const regular = tailIsShort ? count - 2 : count;
+  for (let i = 0; i < regular; i++) {
+    const start = i * size;
+    yield { start, end: Math.min(length, start + size), padBytes: 0 };
   }
-  frames.pop();
-  const prev = frames[frames.length - 1]!;
-  prev.end = last.end;
-  const merged = prev.end - prev.start;
-  if (merged > maxBytes) {
-    let half = Math.floor(merged / 2);
-    half -= half % info.bytesPerSample;
-    frames.push({ start: prev.start + half, end: prev.end, padBytes: 0 });
-    prev.end = prev.start + half;
+  if (!tailIsShort) return;
+  const start = (count - 2) * size;
+  const merged = length - start;
+  if (merged <= maxBytes) {
+    yield { start, end: length, padBytes: 0 };
+    return;
   }
-  return frames;
+  let half = Math.floor(merged / 2);
+  half -= half % info.bytesPerSample;
+  yield { start, end: start + half, padBytes: 0 };
+  yield { start: start + half, end: length, padBytes: 0 };
 }
 
 /** One byte of digital silence in `format`: 0 for PCM, 0xD5 for A-law, 0xFF for µ-law. */

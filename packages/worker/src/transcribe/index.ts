@@ -1,3 +1,4 @@
+export * from './audioFrames.js';
 export * from './cueTime.js';
 export * from './framePlan.js';
 export * from './joinText.js';

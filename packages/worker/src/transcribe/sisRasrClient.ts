@@ -5,14 +5,17 @@ import {
   ConfigError,
   ObsqError,
   SIS_AUDIO_FORMAT_INFO,
+  bufferAudioRange,
   coerceError,
   parseServerMessage,
   signWebsocketHandshake,
+  type AudioRange,
   type SisSegment,
   type SisServerMessage,
   type SisStartConfig,
 } from '@obsq/shared';
-import { defaultFrameBytes, planFrames, silenceByte } from './framePlan.js';
+import { audioFrames } from './audioFrames.js';
+import { defaultFrameBytes } from './framePlan.js';
 import { sisError, transportError } from './sisErrors.js';
 
 /** RASR recognition modes, i.e. the last path segment of the WebSocket URL (spec §1.1). */
@@ -190,19 +193,24 @@ export class SisRasrClient {
   }
 
   /**
-   * Runs one session over `audio` (headerless, in `config.audio_format`).
+   * Runs one session over `audio` (headerless, in `config.audio_format`): a Buffer, or an
+   * `AudioRange` (e.g. part of a file) read frame by frame as the session sends it.
    * @throws ObsqError `OBSQ_SIS` for ERROR/FATAL_ERROR or a refused upgrade (`details` has
    *   `error_code`/`error_msg`; permanent for APIGW.0301 and caller mistakes), `OBSQ_TIMEOUT`
    *   and `OBSQ_NETWORK` (retryable), `OBSQ_ABORTED`.
    */
-  async recognize(audio: Buffer, config: SisStartConfig, opts: SisRecognizeOptions & { mode?: SisRasrMode } = {}): Promise<SisSessionResult> {
+  async recognize(
+    audio: Buffer | AudioRange,
+    config: SisStartConfig,
+    opts: SisRecognizeOptions & { mode?: SisRasrMode } = {},
+  ): Promise<SisSessionResult> {
     const mode = opts.mode ?? this.options.mode;
     const url = this.url(mode);
     const log = this.#log.child({ component: 'sis-rasr', mode });
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const ws = await this.#connect(url, opts.signal, log);
     try {
-      return await this.#session(ws, audio, config, opts, log);
+      return await this.#session(ws, Buffer.isBuffer(audio) ? bufferAudioRange(audio) : audio, config, opts, log);
     } finally {
       await closeSocket(ws);
     }
@@ -260,7 +268,7 @@ export class SisRasrClient {
 
   async #session(
     ws: WebSocket,
-    audio: Buffer,
+    audio: AudioRange,
     config: SisStartConfig,
     opts: SisRecognizeOptions,
     log: Logger,
@@ -396,20 +404,19 @@ export class SisRasrClient {
         transportError('OBSQ_TIMEOUT', `SIS did not answer START within ${readTimeoutMs} ms`, { ...ctx(), phase: 'start' }),
       );
 
-      const frames = planFrames(format, audio.length, this.options.frameBytes ?? defaultFrameBytes(format));
       const bytesPerMs = (info.sampleRate * info.bytesPerSample) / 1000;
       const t0 = performance.now();
       let sent = 0;
-      for (const frame of frames) {
+      // Frames are read from `audio` one at a time (a file range holds one read chunk), so a
+      // session over hours of audio needs no more memory than one over seconds.
+      for await (const frame of audioFrames(audio, format, this.options.frameBytes ?? defaultFrameBytes(format), signal)) {
         if (stopAudio || endReason !== undefined) break;
         if (failure) throw failure;
         if (pace > 0) {
           const wait = t0 + frame.start / bytesPerMs / pace - performance.now();
           if (wait > 1) await race(sleep(wait), undefined, () => new Error('unreachable'));
         }
-        let chunk = audio.subarray(frame.start, frame.end);
-        if (frame.padBytes > 0) chunk = Buffer.concat([chunk, Buffer.alloc(frame.padBytes, silenceByte(format))]);
-        await race(send(ws, chunk), readTimeoutMs, () =>
+        await race(send(ws, frame.data), readTimeoutMs, () =>
           transportError('OBSQ_TIMEOUT', `writing audio to SIS stalled for ${readTimeoutMs} ms`, { ...ctx(), phase: 'audio', bytes_sent: sent }),
         );
         sent = frame.end;

@@ -9,11 +9,13 @@ import {
   isPermanent,
   isSisAudioFormat,
   normalizeRasrRequest,
-  prepareAudio,
+  openAudio,
   SIS_AUDIO_FORMAT_INFO,
-  toPcm16,
+  toPcm16Chunks,
   toRasrStartCommand,
   transcribePcm,
+  type AudioRange,
+  type AudioSource,
   type PocketsphinxOptions,
   type RasrMode,
   type RasrRequestInput,
@@ -40,7 +42,10 @@ export interface TranscribeRetryOptions {
 
 /** Options of {@link transcribe}. */
 export interface TranscribeOptions {
-  /** WAV or headerless audio: the bytes, or a file path. */
+  /**
+   * WAV or headerless audio: the bytes, or a file path. A file is read as it is sent (only its
+   * header up front), never loaded whole.
+   */
   audio: Buffer | string;
   /**
    * Format of headerless audio. WAV input ignores it (the header decides).
@@ -119,36 +124,55 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
 /**
  * Transcribes a file with SIS real-time ASR or the local engine.
  *
- * The audio is prepared first (WAV parsed or converted, `property` checked against the format),
- * so bad input fails permanently before any connection. With SIS, audio longer than the mode's
- * session cap is split into consecutive sessions. A session that fails with a retryable error
- * (dropped socket, timeout, retryable SIS code) is resumed after a jittered backoff from the end
- * of its last final segment: audio from that byte offset is re-sent and the new session's times
- * are offset by it, so the transcript has neither gaps nor duplicates.
+ * The audio is opened first (WAV header parsed or the file converted by sox, `property` checked
+ * against the format), so bad input fails permanently before any connection. A file is never
+ * loaded whole: each SIS session and the local engine stream it from disk in small reads, so
+ * memory stays bounded whatever the audio's length (a Buffer `audio` is used in place).
+ *
+ * With SIS, audio longer than the mode's session cap is split into consecutive sessions. A
+ * session that fails with a retryable error (dropped socket, timeout, retryable SIS code) is
+ * resumed after a jittered backoff from the end of its last final segment: audio from that byte
+ * offset is re-read and re-sent and the new session's times are offset by it, so the transcript
+ * has neither gaps nor duplicates.
  */
 export async function transcribe(options: TranscribeOptions): Promise<TranscriptionResult> {
   const log = options.logger ?? pino({ level: 'silent' });
   const mode = options.mode ?? 'continue-stream';
   const requestFormat = options.format ?? options.request.audioFormat;
-  const prepared = await prepareAudio(options.audio, {
+  // A file is opened, not loaded: sessions and the local engine read it as they go.
+  const audio = await openAudio(options.audio, {
     ...(isSisAudioFormat(requestFormat) ? { format: requestFormat } : {}),
     property: options.request.property,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  if (requestFormat !== undefined && requestFormat !== prepared.format && prepared.source !== 'raw') {
-    log.info({ requested: requestFormat, actual: prepared.format, input: prepared.inputDescription }, 'audio format taken from the WAV file');
+  try {
+    return await transcribeOpened(audio, options, requestFormat, mode, log);
+  } finally {
+    await audio.close();
   }
-  const request = normalizeRasrRequest({ ...options.request, audioFormat: prepared.format });
+}
+
+async function transcribeOpened(
+  audio: AudioSource,
+  options: TranscribeOptions,
+  requestFormat: string | undefined,
+  mode: RasrMode,
+  log: Logger,
+): Promise<TranscriptionResult> {
+  if (requestFormat !== undefined && requestFormat !== audio.format && audio.source !== 'raw') {
+    log.info({ requested: requestFormat, actual: audio.format, input: audio.inputDescription }, 'audio format taken from the WAV file');
+  }
+  const request = normalizeRasrRequest({ ...options.request, audioFormat: audio.format });
 
   let progressMs = 0;
   let reportedDone = false;
   const progress = (ms: number) => {
-    const next = Math.min(prepared.durationMs, Math.max(progressMs, ms));
-    if (next === progressMs && (next < prepared.durationMs || reportedDone)) return;
+    const next = Math.min(audio.durationMs, Math.max(progressMs, ms));
+    if (next === progressMs && (next < audio.durationMs || reportedDone)) return;
     progressMs = next;
-    reportedDone = next >= prepared.durationMs;
+    reportedDone = next >= audio.durationMs;
     try {
-      options.onProgress?.(prepared.durationMs === 0 ? 1 : progressMs / prepared.durationMs, progressMs);
+      options.onProgress?.(audio.durationMs === 0 ? 1 : progressMs / audio.durationMs, progressMs);
     } catch (err) {
       log.warn({ err: coerceError(err) }, 'onProgress listener threw');
     }
@@ -157,11 +181,16 @@ export async function transcribe(options: TranscribeOptions): Promise<Transcript
   let segments: SisSegment[];
   let traceIds: string[];
   if (options.engine === 'local') {
-    const { pcm, format } = toPcm16(prepared.audio, prepared.format);
+    const info = SIS_AUDIO_FORMAT_INFO[audio.format];
+    const chunksOptions = options.signal ? { signal: options.signal } : {};
     segments = await transcribePcm({
       ...options.local,
-      pcm,
-      sampleRate: SIS_AUDIO_FORMAT_INFO[format].sampleRate,
+      // G.711 is decoded chunk by chunk on its way to the engine (2 bytes of PCM per sample).
+      pcm: {
+        byteLength: (audio.data.byteLength / info.bytesPerSample) * 2,
+        chunks: toPcm16Chunks(audio.data.chunks(chunksOptions), audio.format),
+      },
+      sampleRate: info.sampleRate,
       needWordInfo: request.needWordInfo === 'yes',
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -170,18 +199,18 @@ export async function transcribe(options: TranscribeOptions): Promise<Transcript
     if (!options.sis) throw new ConfigError("sis options are required for engine 'sis'");
     const client = new SisRasrClient({ ...options.sis, logger: options.sis.logger ?? log });
     const config = toRasrStartCommand(request, mode).config as SisStartConfig;
-    ({ segments, traceIds } = await runSessions(client, prepared.audio, config, mode, options, progress, log));
+    ({ segments, traceIds } = await runSessions(client, audio.data, config, mode, options, progress, log));
   } else {
     throw new ConfigError(`engine must be 'sis' or 'local', got ${JSON.stringify(options.engine)}`);
   }
-  progress(prepared.durationMs);
+  progress(audio.durationMs);
 
   return {
     traceId: traceIds[0] ?? '',
     traceIds,
     engine: options.engine,
-    audioFormat: prepared.format,
-    audioDurationMs: prepared.durationMs,
+    audioFormat: audio.format,
+    audioDurationMs: audio.durationMs,
     text: joinText(segments),
     segments,
   };
@@ -189,7 +218,7 @@ export async function transcribe(options: TranscribeOptions): Promise<Transcript
 
 async function runSessions(
   client: SisRasrClient,
-  audio: Buffer,
+  audio: AudioRange,
   config: SisStartConfig,
   mode: RasrMode,
   options: TranscribeOptions,
@@ -210,15 +239,15 @@ async function runSessions(
   // byte positions and segment times stay in step across sessions.
   let offsetMs = 0;
   let offsetBytes = 0;
-  while (offsetBytes < audio.length) {
-    const chunkEnd = Math.min(audio.length, offsetBytes + chunkBytes);
+  while (offsetBytes < audio.byteLength) {
+    const chunkEnd = Math.min(audio.byteLength, offsetBytes + chunkBytes);
     let failures = 0;
     for (;;) {
       const sessionStartMs = offsetMs;
       const sessionStartBytes = offsetBytes;
       let resumeMs: number | undefined;
       try {
-        const result = await client.recognize(audio.subarray(sessionStartBytes, chunkEnd), config, {
+        const result = await client.recognize(audio.slice(sessionStartBytes, chunkEnd), config, {
           mode,
           ...(options.signal ? { signal: options.signal } : {}),
           onStart: (traceId) => traceIds.push(traceId),
