@@ -26,11 +26,21 @@ export interface PreparedAudio {
 export async function prepareAudio(input: Buffer | string, options: PrepareAudioOptions = {}): Promise<PreparedAudio> {
   const source = await openAudio(input, options);
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of source.data.chunks(options.signal ? { signal: options.signal } : {})) chunks.push(chunk);
+    let audio: Buffer | undefined;
+    let filled = 0;
+    for await (const chunk of source.data.chunks(options.signal ? { signal: options.signal } : {})) {
+      // A Buffer input comes back as one chunk, used as is; a file is copied into one allocation.
+      if (audio === undefined && chunk.length === source.data.byteLength) {
+        audio = chunk;
+        filled = chunk.length;
+        continue;
+      }
+      audio ??= Buffer.allocUnsafe(source.data.byteLength);
+      filled += chunk.copy(audio, filled);
+    }
     return {
       format: source.format,
-      audio: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+      audio: audio?.subarray(0, filled) ?? Buffer.alloc(0),
       durationMs: source.durationMs,
       source: source.source,
       ...(source.inputDescription === undefined ? {} : { inputDescription: source.inputDescription }),

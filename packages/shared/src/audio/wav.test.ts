@@ -1,9 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audioByteOffset, audioDurationMs } from './audioFormat.js';
+import { bufferAudioRange, fileAudioRange, type AudioRange } from './audioRange.js';
 import { assertFormatMatchesProperty } from './formatMismatch.js';
-import { toPcm16 } from './g711.js';
+import { toPcm16, toPcm16Chunks } from './g711.js';
+import { openAudio } from './openAudio.js';
 import { prepareAudio } from './prepareAudio.js';
-import { parseWav, WAVE_FORMAT } from './wav.js';
+import { parseWav, readWavHeader, WAVE_FORMAT } from './wav.js';
+
+const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 0;
 
 interface WavSpec {
   tag: number;
@@ -150,5 +158,130 @@ describe('durations and G.711', () => {
     const u = toPcm16(Buffer.from([0xff, 0x7f, 0x80, 0x00]), 'ulaw16k8bit');
     expect(u.format).toBe('pcm16k16bit');
     expect([...new Int16Array(u.pcm.buffer, u.pcm.byteOffset, 4)]).toEqual([0, 0, 32124, -32124]);
+  });
+});
+
+async function collect(chunks: AsyncIterable<Buffer>): Promise<{ data: Buffer; sizes: number[] }> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(c);
+  return { data: Buffer.concat(parts), sizes: parts.map((p) => p.length) };
+}
+
+describe('reading audio from files without loading them', () => {
+  let dir: string;
+  let n = 0;
+  const file = async (content: Buffer) => {
+    const path = join(dir, `f${n++}`);
+    await writeFile(path, content);
+    return path;
+  };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'obsq-audio-test-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['odd-sized chunks before, a chunk after', { tag: WAVE_FORMAT.PCM, data: pcm, before: [['LIST', Buffer.from('odd')], ['junk', Buffer.alloc(5, 1)]], after: [['id3 ', Buffer.from('x')]] }],
+    ['extensible', { tag: WAVE_FORMAT.PCM, extensible: true, rate: 8000, data: pcm }],
+    ['streamed size', { tag: WAVE_FORMAT.PCM, data: pcm, declaredDataSize: 0xffffffff }],
+    ['partial frame', { tag: WAVE_FORMAT.PCM, data: Buffer.concat([pcm, Buffer.from([7])]), after: [['id3 ', Buffer.from('x')]] }],
+    ['a 1 MiB chunk before data', { tag: WAVE_FORMAT.ALAW, bits: 8, rate: 8000, data: Buffer.alloc(999, 0xd5), before: [['LIST', Buffer.alloc(2 ** 20)]] }],
+  ] as Array<[string, WavSpec]>)('readWavHeader on a file finds what parseWav finds (%s)', async (_name, spec) => {
+    const wav = makeWav(spec);
+    const handle = await open(await file(wav));
+    try {
+      const header = await readWavHeader(handle, wav.length);
+      const { data, ...fmt } = parseWav(wav);
+      expect(header).toEqual({ ...fmt, dataOffset: data.byteOffset - wav.byteOffset, dataLength: data.length });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('readWavHeader refuses a file without fmt like parseWav', async () => {
+    const bad = Buffer.from('RIFF\x04\x00\x00\x00WAVE', 'latin1');
+    const handle = await open(await file(bad));
+    await expect(readWavHeader(handle, bad.length)).rejects.toMatchObject({ code: 'OBSQ_AUDIO', permanent: true, message: expect.stringMatching(/no fmt chunk/) });
+    await handle.close();
+  });
+
+  it('fileAudioRange reads in chunks of readBytes, slices without reading, and reports a short file', async () => {
+    const content = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
+    const handle = await open(await file(content));
+    try {
+      const range = fileAudioRange({ file: handle, path: 'x', offset: 100, byteLength: 9_000, readBytes: 4_096 });
+      const all = await collect(range.chunks());
+      expect(all.sizes).toEqual([4096, 4096, 808]);
+      expect(all.data.equals(content.subarray(100, 9_100))).toBe(true);
+      const part = range.slice(5_000, 20_000);
+      expect(part.byteLength).toBe(4_000);
+      expect((await collect(part.chunks())).data.equals(content.subarray(5_100, 9_100))).toBe(true);
+      const beyond = fileAudioRange({ file: handle, path: 'short.raw', offset: 9_000, byteLength: 2_000 });
+      await expect(collect(beyond.chunks())).rejects.toMatchObject({ code: 'OBSQ_AUDIO', permanent: true, message: expect.stringMatching(/short\.raw ended at byte 10000/) });
+      const ac = new AbortController();
+      ac.abort();
+      await expect(collect(range.chunks({ signal: ac.signal }))).rejects.toMatchObject({ code: 'OBSQ_ABORTED' });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('openAudio on a WAV path reads the header only and streams the same samples as prepareAudio on the bytes', async () => {
+    const data = Buffer.concat(Array.from({ length: 50 }, () => pcm));
+    const wav = makeWav({ tag: WAVE_FORMAT.PCM, data, before: [['LIST', Buffer.from('odd')]] });
+    const source = await openAudio(await file(wav), { readBytes: 1_000 });
+    try {
+      expect(source).toMatchObject({ format: 'pcm16k16bit', source: 'wav', durationMs: audioDurationMs(data.length, 'pcm16k16bit') });
+      const read = await collect(source.data.chunks());
+      expect(Math.max(...read.sizes)).toBe(1_000);
+      expect(read.data.equals(data)).toBe(true);
+      expect((await prepareAudio(wav)).audio.equals(data)).toBe(true);
+    } finally {
+      await source.close();
+      await source.close();
+    }
+  });
+
+  it('openAudio on a raw path needs a format, trims to whole samples and refuses a property mismatch', async () => {
+    const path = await file(Buffer.concat([pcm, Buffer.from([1])]));
+    const source = await openAudio(path, { format: 'pcm16k16bit' });
+    expect(source.data.byteLength).toBe(pcm.length);
+    await source.close();
+    await expect(openAudio(path)).rejects.toMatchObject({ code: 'OBSQ_VALIDATION' });
+    await expect(openAudio(path, { format: 'pcm16k16bit', property: 'chinese_8k_common' })).rejects.toMatchObject({ details: { error_code: 'SIS.0301' } });
+    await expect(openAudio(join(dir, 'missing.raw'), { format: 'pcm16k16bit' })).rejects.toMatchObject({
+      code: 'OBSQ_AUDIO',
+      permanent: true,
+      message: expect.stringMatching(/cannot read audio file .*missing\.raw.*ENOENT/),
+    });
+  });
+
+  it.skipIf(!haveSox)('sox converts a path file to file (same samples as the in-memory conversion) and close() removes its copy', async () => {
+    const stereo = makeWav({ tag: WAVE_FORMAT.PCM, channels: 2, rate: 44100, data: Buffer.concat(Array.from({ length: 20 }, () => pcm)) });
+    const soxDir = await mkdtemp(join(dir, 'sox-'));
+    const source = await openAudio(await file(stereo), { tmpDir: soxDir, property: 'english_8k_common' });
+    expect(source).toMatchObject({ format: 'pcm8k16bit', source: 'sox', inputDescription: '44100 Hz, 2 channels, 16-bit PCM' });
+    expect(await readdir(soxDir)).toHaveLength(1);
+    const streamed = (await collect(source.data.chunks())).data;
+    const mem = (await prepareAudio(stereo, { property: 'english_8k_common' })).audio;
+    expect(streamed.length).toBe(mem.length);
+    // sox dithers its 16-bit output, so runs differ by a few LSB.
+    const a = new Int16Array(streamed.buffer, streamed.byteOffset, streamed.length / 2);
+    const b = new Int16Array(mem.buffer, mem.byteOffset, mem.length / 2);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(4);
+    await source.close();
+    expect(await readdir(soxDir)).toEqual([]);
+  });
+
+  it('decodes G.711 chunk by chunk to the same PCM as all at once', async () => {
+    const alaw = Buffer.from(Array.from({ length: 3_001 }, (_, i) => (i * 37) % 256));
+    const range: AudioRange = bufferAudioRange(alaw);
+    async function* pieces() {
+      for (let i = 0; i < alaw.length; i += 700) yield* range.slice(i, i + 700).chunks();
+    }
+    const streamed = (await collect(toPcm16Chunks(pieces(), 'alaw8k8bit'))).data;
+    expect(streamed.equals(toPcm16(alaw, 'alaw8k8bit').pcm)).toBe(true);
   });
 });
