@@ -90,9 +90,12 @@ export async function transcribePcm(opts: TranscribePcmOptions): Promise<SpeechS
     } else if (Buffer.isBuffer(opts.pcm)) {
       rec.write(opts.pcm);
     } else {
+      // A crashed engine ignores writes: stop reading then rather than run through the file.
+      let engineGone = false;
+      void rec.exited.then(() => (engineGone = true));
       try {
         for await (const chunk of opts.pcm.chunks) {
-          if (controller.signal.aborted) break;
+          if (controller.signal.aborted || engineGone) break;
           if (!rec.write(chunk)) await rec.drained();
         }
       } catch (err) {
