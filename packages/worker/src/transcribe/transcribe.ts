@@ -183,12 +183,22 @@ async function transcribeOpened(
   if (options.engine === 'local') {
     const info = SIS_AUDIO_FORMAT_INFO[audio.format];
     const chunksOptions = options.signal ? { signal: options.signal } : {};
+    // Progress by audio fed to the engine: a long local transcription reports as it goes.
+    let fed = 0;
+    const total = audio.data.byteLength;
+    async function* counted(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
+        yield chunk;
+        fed += chunk.length;
+        progress(total === 0 ? audio.durationMs : Math.floor((fed / total) * audio.durationMs));
+      }
+    }
     segments = await transcribePcm({
       ...options.local,
       // G.711 is decoded chunk by chunk on its way to the engine (2 bytes of PCM per sample).
       pcm: {
         byteLength: (audio.data.byteLength / info.bytesPerSample) * 2,
-        chunks: toPcm16Chunks(audio.data.chunks(chunksOptions), audio.format),
+        chunks: toPcm16Chunks(counted(audio.data.chunks(chunksOptions)), audio.format),
       },
       sampleRate: info.sampleRate,
       needWordInfo: request.needWordInfo === 'yes',
