@@ -5,26 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { OBSQ_CLI, runObsq } from './helpers/cli.js';
 import { waitFor } from './helpers/waitFor.js';
 
 const REPO = join(import.meta.dirname, '..');
-const CLI = ['--no-warnings', '--import', 'tsx', join(REPO, 'packages/cli/src/main.ts')];
 
-/** Runs `obsq <args>` to completion. */
-function obsq(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const obsq = runObsq;
 
 /** Starts a long-running `obsq <args>` and collects its output. */
 function obsqService(args: string[], env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, [...CLI, ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '', ...env } });
+  const child: ChildProcess = spawn(process.execPath, [...OBSQ_CLI, ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '', ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

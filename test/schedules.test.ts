@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError, type StoredResult } from '@obsq/shared';
 import type { ScanRecordBody } from '@obsq/worker';
 import { startStack, type Stack } from './helpers/stack.js';
+import { runObsq, type ObsqRun } from './helpers/cli.js';
 import { waitFor } from './helpers/waitFor.js';
 
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
-const CLI = resolve(import.meta.dirname, '../packages/cli/src/main.ts');
 const REQUEST = { audioFormat: 'pcm16k16bit', property: 'english_16k_common' };
 
 let stack: Stack;
@@ -43,16 +41,8 @@ async function moreTicks(n: number): Promise<void> {
   await waitFor(async () => (await history()).ticks >= start + n, { timeoutMs: 15_000, what: `${n} more schedule ticks` });
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...stack.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((r) => child.once('exit', (code) => r({ code, stdout, stderr })));
+function cli(args: string[]): Promise<ObsqRun> {
+  return runObsq(args, stack.env);
 }
 
 beforeAll(async () => {

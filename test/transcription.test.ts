@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseSync, type NodeCue } from 'subtitle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusWordErrors, ValidationError, type SisSegment, type StoredResult } from '@obsq/shared';
 import type { TranscriptRecordBody } from '@obsq/worker';
 import { startStack, type Stack, type WorkerProcess } from './helpers/stack.js';
+import { runObsq } from './helpers/cli.js';
 import { waitFor } from './helpers/waitFor.js';
 
 // Debian pocketsphinx-testdata: goforward.raw is 16 kHz 16-bit mono headerless PCM (2786 ms);
@@ -13,7 +13,6 @@ import { waitFor } from './helpers/waitFor.js';
 const DATA = '/usr/share/pocketsphinx/test/data';
 const TEXT = 'go forward ten meters';
 const REQUEST = { audioFormat: 'pcm16k16bit', property: 'english_16k_common' };
-const CLI = resolve(import.meta.dirname, '../packages/cli/src/main.ts');
 
 type Rec = StoredResult<TranscriptRecordBody>;
 
@@ -179,15 +178,7 @@ describe('transcribe-audio-file end to end (producer → Redis → worker proces
   });
 
   it('obsq transcribe obs://... --wait --json prints the record', async () => {
-    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'transcribe', 'obs://audio/in/goforward.raw', '--property', 'english_16k_common', '--engine', 'sis', '--out', 'obs://audio/cli/', '--format', 'srt,txt', '--wait', '--json'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...stack.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, stdout, stderr } = await runObsq(['transcribe', 'obs://audio/in/goforward.raw', '--property', 'english_16k_common', '--engine', 'sis', '--out', 'obs://audio/cli/', '--format', 'srt,txt', '--wait', '--json'], stack.env);
     expect(code, stderr).toBe(0);
     const result = JSON.parse(stdout.trim()) as Rec['result'];
     expect(result.body).toMatchObject({ text: TEXT, engine: 'sis' });
