@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { isSuccess, ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
+import { ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
-import { out, printRecord } from '../output.js';
-import { showProgress } from '../progress.js';
+import { printRecord } from '../output.js';
+import { finishEnqueued, partsProgress, WAIT_FLAGS } from '../waitFlags.js';
 import { withProducer } from '../withProducer.js';
 
 /** `obsq copy obs://src/key obs://dst/key [--replace-metadata k=v ...] [--content-type T] [--version-id V] [--if-match E] [--part-size S] [--wait] [--json]` */
@@ -16,10 +16,7 @@ export async function copyCommand(argv: string[], config: ProducerConfig, logger
       'version-id': { type: 'string' },
       'if-match': { type: 'string' },
       'part-size': { type: 'string' },
-      'job-id': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string', default: '3600000' },
+      ...WAIT_FLAGS,
     },
   });
   const [from, to] = positionals;
@@ -48,24 +45,13 @@ export async function copyCommand(argv: string[], config: ProducerConfig, logger
       partSize: values['part-size'],
       jobId: values['job-id'],
     });
-    if (!values.wait) {
-      out(values.json ? JSON.stringify(enq) : enq.jobId);
-      return 0;
-    }
-    if (!values.json) out(`${enq.jobId}: ${enq.path} copy of ${enq.size} bytes${enq.path === 'multipart' ? ` in ${enq.parts} parts` : ''}`);
-    const stop =
-      enq.path === 'multipart'
-        ? showProgress('copy', enq.size, async () => {
-            const p = await producer.uploadProgress(enq.jobId);
-            return p ? Math.round((p.done / Math.max(1, p.total)) * enq.size) : 0;
-          })
-        : (_final?: number) => undefined;
-    try {
-      const rec = await producer.waitForResult(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
-      stop(isSuccess(rec.result) ? enq.size : undefined);
-      return printRecord(rec, values.json);
-    } finally {
-      stop();
-    }
+    return finishEnqueued({
+      producer,
+      enqueued: enq,
+      values,
+      summary: `${enq.jobId}: ${enq.path} copy of ${enq.size} bytes${enq.path === 'multipart' ? ` in ${enq.parts} parts` : ''}`,
+      ...(enq.path === 'multipart' ? { progress: { label: 'copy', total: enq.size, read: partsProgress(producer, enq.jobId, enq.size) } } : {}),
+      print: printRecord,
+    });
   });
 }

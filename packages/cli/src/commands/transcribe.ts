@@ -16,7 +16,7 @@ import {
 } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out } from '../output.js';
-import { showProgress } from '../progress.js';
+import { finishEnqueued, WAIT_FLAGS } from '../waitFlags.js';
 import { withProducer } from '../withProducer.js';
 
 const USAGE =
@@ -141,9 +141,8 @@ export async function transcribeCommand(argv: string[], config: ProducerConfig, 
     allowPositionals: true,
     options: {
       ...REQUEST_FLAGS,
-      'job-id': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...WAIT_FLAGS,
+      // Transcriptions may take as long as their audio: a longer default wait.
       'timeout-ms': { type: 'string', default: '7200000' },
     },
   });
@@ -160,21 +159,20 @@ export async function transcribeCommand(argv: string[], config: ProducerConfig, 
       : { kind: 'file', path: from };
   return withProducer(config, logger, async (producer) => {
     const enq = await producer.enqueueTranscription({ audio, ...flags, ...(values['job-id'] ? { jobId: values['job-id'] } : {}) });
-    if (!values.wait) {
-      out(values.json ? JSON.stringify(enq) : enq.jobId);
-      return 0;
-    }
-    if (!values.json) out(`${enq.jobId}: transcribing with ${enq.engine}`);
-    const stop = showProgress('transcribe', 1000, async () => {
-      const p = (await producer.queue('transcribe-audio-file').getJob(enq.jobId))?.progress as { fraction?: number } | undefined;
-      return Math.round((p?.fraction ?? 0) * 1000);
+    return finishEnqueued<TranscriptBody>({
+      producer,
+      enqueued: enq,
+      values,
+      summary: `${enq.jobId}: transcribing with ${enq.engine}`,
+      progress: {
+        label: 'transcribe',
+        total: 1000,
+        read: async () => {
+          const p = (await producer.queue('transcribe-audio-file').getJob(enq.jobId))?.progress as { fraction?: number } | undefined;
+          return Math.round((p?.fraction ?? 0) * 1000);
+        },
+      },
+      print: printTranscript,
     });
-    try {
-      const rec = await producer.waitForResult<TranscriptBody>(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
-      stop(isSuccess(rec.result) ? 1000 : undefined);
-      return printTranscript(rec, values.json);
-    } finally {
-      stop();
-    }
   });
 }

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { Producer } from '@obsq/producer';
-import { isSuccess, type Logger, type ProducerConfig } from '@obsq/shared';
+import type { Logger, ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
-import { out, printRecord } from '../output.js';
-import { showProgress } from '../progress.js';
+import { printRecord } from '../output.js';
+import { finishEnqueued, partsProgress, WAIT_FLAGS } from '../waitFlags.js';
 import { withProducer } from '../withProducer.js';
 
 /** `obsq upload <file|url> obs://bucket/key [--part-size 8MiB] [--content-type T] [--job-id ID] [--wait] [--json] [--timeout-ms N]` */
@@ -14,10 +14,7 @@ export async function uploadCommand(argv: string[], config: ProducerConfig, logg
     options: {
       'part-size': { type: 'string' },
       'content-type': { type: 'string' },
-      'job-id': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string', default: '3600000' },
+      ...WAIT_FLAGS,
     },
   });
   const [from, to] = positionals;
@@ -36,21 +33,13 @@ export async function uploadCommand(argv: string[], config: ProducerConfig, logg
       contentType: values['content-type'],
       jobId: values['job-id'],
     });
-    if (!values.wait) {
-      out(values.json ? JSON.stringify(enq) : enq.jobId);
-      return 0;
-    }
-    if (!values.json) out(`${enq.jobId}: ${enq.parts} parts, ${enq.size} bytes, upload ${enq.uploadId}`);
-    const stop = showProgress('upload', enq.size, async () => {
-      const p = await producer.uploadProgress(enq.jobId);
-      return p ? Math.round((p.done / Math.max(1, p.total)) * enq.size) : 0;
+    return finishEnqueued({
+      producer,
+      enqueued: enq,
+      values,
+      summary: `${enq.jobId}: ${enq.parts} parts, ${enq.size} bytes, upload ${enq.uploadId}`,
+      progress: { label: 'upload', total: enq.size, read: partsProgress(producer, enq.jobId, enq.size) },
+      print: printRecord,
     });
-    try {
-      const rec = await producer.waitForResult(enq.jobId, { timeoutMs: Number(values['timeout-ms']) });
-      stop(isSuccess(rec.result) ? enq.size : undefined);
-      return printRecord(rec, values.json);
-    } finally {
-      stop();
-    }
   });
 }
