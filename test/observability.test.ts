@@ -137,16 +137,38 @@ describe('metrics seen by their real consumers', () => {
     const path = join(stack.dir, 'drain.bin');
     await writeFile(path, randomBytes(8 * MiB));
     const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'drain.bin', partSize: MiB });
-    await waitFor(() => victim.output().includes('"queue":"upload-part"'), { what: 'a part in flight' });
+    // The devstack holds each UploadPart for its latency: a counted request is a part in flight.
+    await waitFor(() => (stack!.devstack.stats().operations.UploadPart?.requests ?? 0) > 0, { what: 'a part in flight' });
     const t0 = Date.now();
     victim.child.kill('SIGTERM');
     await waitFor(async () => (await get(`${victim.metricsUrl}/readyz`).catch(() => ({ status: 503 }))).status === 503, { what: 'readyz 503' });
     expect(await victim.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
-    expect(victim.output()).toMatch(/shutdown/);
+    // The drain deadline (1 s) passed with a part still held by the server (1.5 s): it was aborted.
+    expect(victim.output()).toMatch(/shutdown deadline reached: aborting in-flight jobs/);
     await stack.startWorker();
     const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 120_000 });
     expect(rec.result.status).toBe(200);
     expect(await sha256Object(stack.storage, 'ingest', 'drain.bin')).toBe(await sha256File(path));
+  });
+
+  it('a second SIGTERM forces the exit at once with 128 + signo, and the parts still finish elsewhere', async () => {
+    stack = await startStack({ workers: 0, faults: [{ op: 'UploadPart', latencyMs: 5000 }] });
+    const victim = await stack.startWorker({ OBSQ_SHUTDOWN_TIMEOUT_MS: '60000' });
+    const path = join(stack.dir, 'forced.bin');
+    await writeFile(path, randomBytes(3 * MiB));
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'forced.bin', partSize: MiB });
+    // The devstack holds each UploadPart for its latency: a counted request is a part in flight.
+    await waitFor(() => (stack!.devstack.stats().operations.UploadPart?.requests ?? 0) > 0, { what: 'a part in flight' });
+    victim.child.kill('SIGTERM');
+    await waitFor(() => victim.output().includes('shutdown started'), { what: 'graceful shutdown begun' });
+    const t0 = Date.now();
+    victim.child.kill('SIGTERM');
+    const code = await victim.exited;
+    expect(code).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await stack.startWorker();
+    expect((await stack.producer.waitForResult(enq.jobId, { timeoutMs: 120_000 })).result.status).toBe(200);
+    expect(await sha256Object(stack.storage, 'ingest', 'forced.bin')).toBe(await sha256File(path));
   });
 });
