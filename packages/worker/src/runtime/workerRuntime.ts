@@ -106,7 +106,8 @@ export class WorkerRuntime {
         if (!job) return;
         const attempts = job.opts.attempts ?? 1;
         if (err instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(err.message)) {
-          void this.writeRecord(name, job, failureRecord(err)).catch((e: unknown) =>
+          // attemptsMade already counts the attempt that just failed.
+          void this.writeRecord(name, job, failureRecord(err), job.attemptsMade).catch((e: unknown) =>
             this.opts.logger.error({ err: e, queue: name, jobId: job.id }, 'could not write failure record'),
           );
         }
@@ -121,12 +122,13 @@ export class WorkerRuntime {
     return !this.closing && [...this.workers.values()].every((w) => w.isRunning());
   }
 
-  private async writeRecord(name: JobName, job: Job, result: GetResult): Promise<void> {
+  /** Writes the job's one record; `attempts` defaults to the attempt in progress. */
+  private async writeRecord(name: JobName, job: Job, result: GetResult, attempts = job.attemptsMade + 1): Promise<void> {
     await this.results.writeOnce({
       jobId: String(job.id),
       queue: name,
       parentId: job.parent?.id,
-      attempts: job.attemptsMade + 1,
+      attempts,
       result,
     });
   }
