@@ -123,6 +123,7 @@ describe('multipart ingestion across worker processes', () => {
     // The worker tried to abort, but with a wrong secret nothing it sends is accepted: the attempt
     // is logged, and an operator with valid credentials finishes the clean-up.
     expect(stack.workers[0]!.output()).toMatch(/abort multipart upload failed/);
+    expect(rec.result.errorMessage).toMatch(/NOT aborted \(SignatureDoesNotMatch\)/);
     await stack.storage.abortMultipartUpload({ bucket: 'ingest', key: 'secret.bin', uploadId: enq.uploadId });
     await expectNoUpload(stack, 'ingest', 'secret.bin', enq.uploadId);
     await waitFor(async () => {
@@ -182,6 +183,7 @@ describe('multipart ingestion across worker processes', () => {
       const bad = await stack.producer.waitForResult(changing.jobId, { timeoutMs: 60_000 });
       expect(bad.result.status).not.toBe(200);
       expect(bad.result.errorMessage).toMatch(/changed/);
+    expect(bad.result.errorMessage).toMatch(/aborted$/);
       await expectNoUpload(stack, 'ingest', 'changed.bin', changing.uploadId);
     } finally {
       await new Promise((r) => server.close(r));

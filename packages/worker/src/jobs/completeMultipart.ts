@@ -58,17 +58,17 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   if (failedKeys.length > 0) {
     const childId = childIdOf(failedKeys[0]!);
     const childRecord = await ctx.results.get(childId);
-    await abortUpload(ctx);
+    const aborted = await abortUpload(ctx);
     await job.removeUnprocessedChildren().catch((err: unknown) => ctx.logger.warn({ err }, 'could not remove unprocessed children'));
     const reason = failures[failedKeys[0]!] ?? 'failed';
     const rec = childRecord?.result;
     throw new PartFailedError(
-      `part job ${childId} failed: ${rec?.errorCode ? `${rec.errorCode}: ` : ''}${rec?.errorMessage || reason}; upload ${data.uploadId} aborted`,
+      `part job ${childId} failed: ${rec?.errorCode ? `${rec.errorCode}: ` : ''}${rec?.errorMessage || reason}; ${aborted}`,
       makeGetResult({
         ...(rec ?? {}),
         status: rec && rec.status >= 300 ? rec.status : 0,
         errorCode: rec?.errorCode || 'PartFailed',
-        errorMessage: `part job ${childId} failed: ${rec?.errorMessage || reason}; upload aborted`,
+        errorMessage: `part job ${childId} failed: ${rec?.errorMessage || reason}; ${aborted}`,
         resource: rec?.resource || `${data.bucket}/${data.key}`,
       }),
     );
@@ -87,8 +87,8 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   const sum = parts.reduce((n, p) => n + p.size, 0);
   if (sum !== data.size) problems.push(`parts add up to ${sum} bytes, expected ${data.size}`);
   if (problems.length > 0) {
-    await abortUpload(ctx);
-    throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${data.uploadId}: ${problems.join('; ')}`, { permanent: true });
+    const aborted = await abortUpload(ctx);
+    throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${data.uploadId}: ${problems.join('; ')}; ${aborted}`, { permanent: true });
   }
 
   const md5s = parts.every((p) => p.md5) ? parts.map((p) => p.md5!) : undefined;
@@ -203,14 +203,20 @@ async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedE
   };
 }
 
-/** Aborts the upload; a missing upload (already aborted or completed) is fine. */
-export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<void> {
+/**
+ * Aborts the upload; a missing upload (already aborted or completed) is fine. Never throws: returns
+ * how it went, in words fit for the record (`aborted`, or why it could not be).
+ */
+export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<string> {
   const { data, storage } = ctx;
   try {
     await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId: data.uploadId });
     ctx.logger.warn({ uploadId: data.uploadId }, 'multipart upload aborted');
+    return `upload ${data.uploadId} aborted`;
   } catch (err) {
-    if ((err as { result?: GetResult }).result?.errorCode === 'NoSuchUpload') return;
+    const code = (err as { result?: GetResult }).result?.errorCode;
+    if (code === 'NoSuchUpload') return `upload ${data.uploadId} already gone`;
     ctx.logger.error({ err }, 'abort multipart upload failed');
+    return `upload ${data.uploadId} NOT aborted (${code || (err as Error).message}): abort it with valid credentials`;
   }
 }
