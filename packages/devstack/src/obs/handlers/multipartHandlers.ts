@@ -14,11 +14,8 @@ import {
   parseCopySource,
   quoted,
   requestBody,
+  target,
 } from './objectHelpers.js';
-
-function target(ctx: RequestContext): { bucket: string; key: string } {
-  return { bucket: ctx.address.bucket as string, key: ctx.address.key as string };
-}
 
 function uploadIdOf(ctx: RequestContext): string {
   const id = ctx.q('uploadId');

@@ -13,11 +13,8 @@ import {
   parseCopySource,
   quoted,
   requestBody,
+  target,
 } from './objectHelpers.js';
-
-function target(ctx: RequestContext): { bucket: string; key: string } {
-  return { bucket: ctx.address.bucket as string, key: ctx.address.key as string };
-}
 
 function getConditions(ctx: RequestContext): Conditions {
   const h = ctx.headers;

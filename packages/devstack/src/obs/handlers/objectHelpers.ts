@@ -13,6 +13,11 @@ import type { AuthOutcome } from '../verifyAuth.js';
 
 const STORED: StoredHeaderName[] = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 
+/** Bucket and key of an object-level request (the router only sends those here). */
+export function target(ctx: RequestContext): { bucket: string; key: string } {
+  return { bucket: ctx.address.bucket as string, key: ctx.address.key as string };
+}
+
 /** Object attributes from request headers (PUT, Initiate, Copy with REPLACE). */
 export function attributesFromRequest(ctx: RequestContext): ObjectAttributes {
   const metadata: Record<string, string> = {};
