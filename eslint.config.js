@@ -8,7 +8,13 @@ const deepImports = {
   message: 'Import a package through its public entry point (index.ts), not its src/ files.',
 };
 
-/** Package boundaries: shared imports no service; services don't import each other. */
+const pkgs = (...names) => names.map((n) => `@obsq/${n}`);
+const srcOf = (...names) => names.map((n) => `**/${n}/src/**`);
+
+/**
+ * Package boundaries, one way down: services (producer, worker, devstack, cli) → storage, speech →
+ * shared (the contract). Services don't import each other; storage and speech don't import each other.
+ */
 const boundary = (files, banned, why) => ({
   files,
   rules: {
@@ -41,22 +47,32 @@ export default tseslint.config(
   { files: ['packages/**/*.ts'], ignores: ['packages/**/*.test.ts'], rules: { 'no-console': 'error' } },
   boundary(
     ['packages/shared/**/*.ts'],
-    ['@obsq/producer', '@obsq/worker', '@obsq/devstack', '@obsq/cli', '**/producer/src/**', '**/worker/src/**', '**/devstack/src/**', '**/cli/src/**'],
-    'shared must not import a service.',
+    ['@obsq/storage', '@obsq/speech', ...pkgs('producer', 'worker', 'devstack', 'cli'), ...srcOf('storage', 'speech', 'producer', 'worker', 'devstack', 'cli')],
+    'shared is the contract: it imports neither storage, speech nor a service.',
+  ),
+  boundary(
+    ['packages/storage/**/*.ts'],
+    [...pkgs('speech', 'producer', 'worker', 'devstack', 'cli'), ...srcOf('shared', 'speech', 'producer', 'worker', 'devstack', 'cli')],
+    'storage may import only shared (through @obsq/shared).',
+  ),
+  boundary(
+    ['packages/speech/**/*.ts'],
+    [...pkgs('storage', 'producer', 'worker', 'devstack', 'cli'), ...srcOf('shared', 'storage', 'producer', 'worker', 'devstack', 'cli')],
+    'speech may import only shared (through @obsq/shared).',
   ),
   boundary(
     ['packages/producer/**/*.ts'],
-    ['@obsq/worker', '@obsq/devstack', '@obsq/cli', '**/worker/src/**', '**/devstack/src/**', '**/cli/src/**'],
-    'producer must not import another service.',
+    [...pkgs('speech', 'worker', 'devstack', 'cli'), ...srcOf('shared', 'storage', 'speech', 'worker', 'devstack', 'cli')],
+    'producer must not import speech or another service.',
   ),
   boundary(
     ['packages/worker/**/*.ts'],
-    ['@obsq/producer', '@obsq/devstack', '@obsq/cli', '**/producer/src/**', '**/devstack/src/**', '**/cli/src/**'],
+    [...pkgs('producer', 'devstack', 'cli'), ...srcOf('shared', 'storage', 'speech', 'producer', 'devstack', 'cli')],
     'worker must not import another service.',
   ),
   boundary(
     ['packages/devstack/**/*.ts'],
-    ['@obsq/producer', '@obsq/worker', '@obsq/cli', '**/producer/src/**', '**/worker/src/**', '**/cli/src/**'],
+    [...pkgs('producer', 'worker', 'cli'), ...srcOf('shared', 'storage', 'speech', 'producer', 'worker', 'cli')],
     'devstack must not import a service.',
   ),
   {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { startDevstack, type Devstack } from '@obsq/devstack';
-import { ObsClient as OurObsClient, type GetResult } from '@obsq/shared';
+import { ObsClient as OurObsClient } from '@obsq/storage';
+import { type GetResult } from '@obsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** The slice of Huawei's esdk-obs-nodejs 3.26.8 API used here (it ships no types). */

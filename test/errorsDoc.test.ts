@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { SIS_ERROR_CODES, STORAGE_RETRY_RULES } from '@obsq/shared';
+import { SIS_ERROR_CODES } from '@obsq/speech';
+import { STORAGE_RETRY_RULES } from '@obsq/storage';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 // docs/errors.md must list every code obsq can throw or record, with the right retryability, so it

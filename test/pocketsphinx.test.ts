@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { corpusWordErrors, engineAvailable, normalizeWords, parseWav, transcribePcm } from '@obsq/shared';
+import { corpusWordErrors, engineAvailable, normalizeWords, parseWav, transcribePcm } from '@obsq/speech';
 import { waitFor } from './helpers/waitFor.js';
 
 const DATA = '/usr/share/pocketsphinx/test/data';

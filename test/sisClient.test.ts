@@ -5,9 +5,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, prepareAudio, type SisSegment } from '@obsq/shared';
+import { createLogger } from '@obsq/shared';
+import { prepareAudio, type SisSegment } from '@obsq/speech';
 import { startSisServer, type SisServer } from '@obsq/devstack';
-import { SisRasrClient, transcribe, type SisRasrClientOptions, type TranscribeOptions } from '@obsq/worker';
+import { SisRasrClient, transcribe, type SisRasrClientOptions, type TranscribeOptions } from '@obsq/speech';
 import { waitFor } from './helpers/waitFor.js';
 
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters" (2786 ms).

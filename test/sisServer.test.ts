@@ -4,7 +4,7 @@ import { connect as netConnect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startSisServer, type SisServer } from '@obsq/devstack';
-import { parseServerMessage, signWebsocketHandshake, type SisServerMessage } from '@obsq/shared';
+import { parseServerMessage, signWebsocketHandshake, type SisServerMessage } from '@obsq/speech';
 import { waitFor } from './helpers/waitFor.js';
 
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevstack, type Devstack } from '@obsq/devstack';
 import { waitFor } from './helpers/waitFor.js';
-import { ObsClient, StorageError, type ObsClientOptions, type SignatureMode, type StorageRequestEvent } from '@obsq/shared';
+import { ObsClient, StorageError, type ObsClientOptions, type SignatureMode, type StorageRequestEvent } from '@obsq/storage';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { ObsClient, StorageError, type StorageRequestEvent } from '@obsq/shared';
+import { ObsClient, StorageError, type StorageRequestEvent } from '@obsq/storage';
 import { waitFor } from './helpers/waitFor.js';
 
 // s3rver ships no types; only the part used here is declared.

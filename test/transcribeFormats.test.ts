@@ -1,7 +1,7 @@
 import { parseSync, type NodeCue } from 'subtitle';
 import { describe, expect, it } from 'vitest';
-import type { SisSegment } from '@obsq/shared';
-import { cueTime, toJson, toSrt, toTxt, toVtt, type TranscriptionResult } from '@obsq/worker';
+import type { SisSegment } from '@obsq/speech';
+import { cueTime, toJson, toSrt, toTxt, toVtt, type TranscriptionResult } from '@obsq/speech';
 
 const seg = (start_time: number, end_time: number, text: string, is_final = true): SisSegment => ({
   start_time,

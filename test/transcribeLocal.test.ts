@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transcribe, toSrt } from '@obsq/worker';
+import { transcribe, toSrt } from '@obsq/speech';
 
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters".
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';

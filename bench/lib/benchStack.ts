@@ -11,12 +11,12 @@ import { Producer } from '../../packages/producer/src/index.js';
 import {
   createLogger,
   createRedis,
-  ObsClient,
   quitRedis,
   redisReady,
   type Logger,
   type RedisClient,
 } from '../../packages/shared/src/index.js';
+import { ObsClient } from '../../packages/storage/src/index.js';
 import { procMemory, type ProcMemory } from './procStatus.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

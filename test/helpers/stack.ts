@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { devstackWorkerEnv, startDevstack, startRedisCluster, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
-import { createRedis, ObsClient, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
+import { createRedis, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
+import { ObsClient } from '@obsq/storage';
 import { waitFor } from './waitFor.js';
 
 const REPO = resolve(import.meta.dirname, '../..');

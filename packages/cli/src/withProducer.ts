@@ -1,5 +1,6 @@
 import { Producer } from '@obsq/producer';
-import { createRedis, obsClientFromConfig, quitRedis, redisReady, type Logger, type ProducerConfig } from '@obsq/shared';
+import { createRedis, quitRedis, redisReady, type Logger, type ProducerConfig } from '@obsq/shared';
+import { obsClientFromConfig } from '@obsq/storage';
 
 /** Runs `fn` with a Producer built from config, and closes everything afterwards (in reverse order). */
 export async function withProducer<T>(config: ProducerConfig, logger: Logger, fn: (p: Producer) => Promise<T>): Promise<T> {

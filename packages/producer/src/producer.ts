@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type ObsClient, type StoredResult } from '@obsq/shared';
+import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type StoredResult } from '@obsq/shared';
+import { type ObsClient } from '@obsq/storage';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
 import {

@@ -1,6 +1,5 @@
 export * from './metrics/index.js';
 export * from './http/index.js';
-export * from './transcribe/index.js';
 export * from './service/workerService.js';
 export * from './main.js';
 export { jobHandlers } from './jobs/index.js';

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { devstackWorkerEnv, startDevstack, startRedisServer } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
-import { createRedis, isSuccess, obsClientFromConfig, quitRedis, redisReady, type ObsClient } from '@obsq/shared';
+import { createRedis, isSuccess, quitRedis, redisReady } from '@obsq/shared';
+import { obsClientFromConfig, type ObsClient } from '@obsq/storage';
 import { out } from '../output.js';
 import { showProgress } from '../progress.js';
 

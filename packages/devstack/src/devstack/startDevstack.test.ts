@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { ObsClient, formatQuery, presignV2, presignV4, signV2, authorizationV2 } from '@obsq/shared';
+import { ObsClient, formatQuery, presignV2, presignV4, signV2, authorizationV2 } from '@obsq/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevstack, type Devstack } from './startDevstack.js';
 

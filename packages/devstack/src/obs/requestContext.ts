@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseQuery } from '@obsq/shared';
+import { parseQuery } from '@obsq/storage';
 import { type Address, resolveAddress } from './addressing.js';
 
 /** Which header family the client speaks: OBS (`x-obs-*`) or S3 (`x-amz-*`). */

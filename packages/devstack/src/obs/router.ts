@@ -1,4 +1,4 @@
-import { SUB_RESOURCES } from '@obsq/shared';
+import { SUB_RESOURCES } from '@obsq/storage';
 import { S3Error } from '../errors/index.js';
 import type { RequestContext } from './requestContext.js';
 

@@ -1,5 +1,5 @@
+import { coerceError } from '@obsq/shared';
 import {
-  coerceError,
   parseAmzDate,
   parseAuthorization,
   parsePresignedQuery,
@@ -10,7 +10,7 @@ import {
   timingSafeEqualStr,
   type SignableRequest,
   type SignatureMode,
-} from '@obsq/shared';
+} from '@obsq/storage';
 import { S3Error } from '../errors/index.js';
 import type { RequestContext } from './requestContext.js';
 

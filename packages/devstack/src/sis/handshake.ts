@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { verifySdkHmac } from '@obsq/shared';
+import { verifySdkHmac } from '@obsq/speech';
 
 /** The three RASR modes. */
 export type SisMode = 'short-stream' | 'sentence-stream' | 'continue-stream';

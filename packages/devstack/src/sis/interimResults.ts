@@ -1,4 +1,4 @@
-import type { SisSegment, SisWordInfo, SpeechSegment } from '@obsq/shared';
+import type { SisSegment, SisWordInfo, SpeechSegment } from '@obsq/speech';
 
 /**
  * Interim hypotheses for a final segment. PocketSphinx's continuous decoder only prints

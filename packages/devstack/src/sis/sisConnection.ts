@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import {
   audioBytesToMs,
-  coerceError,
   parseClientCommand,
   SIS_AUDIO_FORMAT_INFO,
   toPcm16,
@@ -12,7 +11,8 @@ import {
   type SisServerMessage,
   type SisStartConfig,
   type SpeechSegment,
-} from '@obsq/shared';
+} from '@obsq/speech';
+import { coerceError } from '@obsq/shared';
 import type { SisMode } from './handshake.js';
 import { interimSegmentsFor } from './interimResults.js';
 import type { ResolvedSisServerOptions, SisServerFaults } from './sisServerOptions.js';

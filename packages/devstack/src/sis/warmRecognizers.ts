@@ -1,4 +1,4 @@
-import { startRecognizer, type Recognizer, type SpeechSegment } from '@obsq/shared';
+import { startRecognizer, type Recognizer, type SpeechSegment } from '@obsq/speech';
 
 type Rate = 8000 | 16000;
 interface Spare {

@@ -1,6 +1,7 @@
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { copyPlan, parsePayload, ValidationError, type JobPayload, type ObsClient, type ValidationIssue } from '@obsq/shared';
+import { copyPlan, parsePayload, ValidationError, type JobPayload, type ValidationIssue } from '@obsq/shared';
+import { type ObsClient } from '@obsq/storage';
 import { commonInput, jobOptions } from '../jobOptions.js';
 
 /** Input of `enqueueCopy`. */

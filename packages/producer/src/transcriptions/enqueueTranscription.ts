@@ -7,12 +7,12 @@ import {
   TRANSCRIPT_FORMATS,
   ValidationError,
   type JobPayload,
-  type ObsClient,
   type RasrMode,
   type RasrRequestInput,
   type TranscriptFormat,
   type ValidationIssue,
 } from '@obsq/shared';
+import { type ObsClient } from '@obsq/storage';
 import { jobIdRule, jobOptions } from '../jobOptions.js';
 
 /** Recogniser of a transcription: Huawei SIS (websocket), or the worker's local engine. */

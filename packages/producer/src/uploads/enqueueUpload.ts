@@ -6,9 +6,9 @@ import {
   planParts,
   ValidationError,
   type JobPayload,
-  type ObsClient,
   type ValidationIssue,
 } from '@obsq/shared';
+import { type ObsClient } from '@obsq/storage';
 import type { Logger } from 'pino';
 import { commonInput, jobOptions } from '../jobOptions.js';
 import { probeSource, type UploadSource } from '../sources/probeSource.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { errorCode, makeGetResult, ObsqError, type GetResult, type HeadObjectBody } from '@obsq/shared';
+import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
+import { type HeadObjectBody } from '@obsq/storage';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
 

@@ -1,4 +1,5 @@
-import type { CopyObjectBody, GetResult } from '@obsq/shared';
+import type { CopyObjectBody } from '@obsq/storage';
+import type { GetResult } from '@obsq/shared';
 import type { JobContext } from './jobContext.js';
 
 /** Record body of a copy: the OBS SDK's CopyObjectResponse plus the path taken and the size. */

@@ -1,7 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GetResult, JobName, JobPayload, ObsClient, ResultStore, SisConfig } from '@obsq/shared';
+import type { GetResult, JobName, JobPayload, ResultStore, SisConfig } from '@obsq/shared';
+import type { ObsClient } from '@obsq/storage';
 import type { WorkerMetrics } from '../metrics/index.js';
 
 /** Everything a job handler may use. Handlers never touch BullMQ internals beyond `job`. */

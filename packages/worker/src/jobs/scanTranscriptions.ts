@@ -6,9 +6,9 @@ import {
   makeGetResult,
   parsePayload,
   type GetResult,
-  type ListedObject,
   type ScanTranscriptionsPayload,
 } from '@obsq/shared';
+import { type ListedObject } from '@obsq/storage';
 import type { JobContext } from './jobContext.js';
 
 /** One transcription a schedule tick enqueued. */

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
-import { makeGetResult, ObsqError, type GetResult, type SisConfig, type SisSegment } from '@obsq/shared';
+import { makeGetResult, ObsqError, type GetResult, type SisConfig } from '@obsq/shared';
+import { type SisSegment } from '@obsq/speech';
 import { resolveSourcePath } from '../sources/index.js';
-import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '../transcribe/index.js';
+import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
 import type { JobContext } from './jobContext.js';
 
 /** One transcript file written to object storage. */

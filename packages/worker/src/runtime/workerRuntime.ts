@@ -9,12 +9,11 @@ import {
   jobCatalog,
   makeGetResult,
   parsePayload,
-  retryAfterMsOf,
   ResultStore,
   type GetResult,
   type JobName,
-  type ObsClient,
 } from '@obsq/shared';
+import { retryAfterMsOf, type ObsClient } from '@obsq/storage';
 import { jobHandlers } from '../jobs/index.js';
 import type { HandlerSettings, JobContext, JobDefinition } from '../jobs/index.js';
 import type { WorkerMetrics } from '../metrics/index.js';

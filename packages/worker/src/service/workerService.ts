@@ -6,12 +6,12 @@ import {
   quitRedis,
   redisReady,
   jobCatalog,
-  obsClientFromConfig,
   redactConfig,
   type JobName,
   type Logger,
   type WorkerConfig,
 } from '@obsq/shared';
+import { obsClientFromConfig } from '@obsq/storage';
 import { startMetricsServer, type MetricsServer } from '../http/index.js';
 import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf, type StorageOperation } from '../metrics/index.js';
 import { WorkerRuntime } from '../runtime/workerRuntime.js';

@@ -1,2 +1,0 @@
-export * from './obsClientFromConfig.js';
-export * from './redisReady.js';
