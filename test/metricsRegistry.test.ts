@@ -10,12 +10,11 @@ import {
   METRIC_QUEUES,
   QUEUE_DEPTH_STATES,
   Registry,
-  STORAGE_OPERATIONS,
   type MetricQueue,
   type QueueCountsSource,
-  type StorageOperation,
   type WorkerMetrics,
 } from '@obsq/worker';
+import { STORAGE_OPERATIONS, type StorageOperation } from '@obsq/storage';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/waitFor.js';
 import { dashboardExpressions, ensurePromtool, metricNames, promtoolCheckMetrics, ruleExpressions } from './helpers/promql.js';

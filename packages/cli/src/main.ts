@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { coerceError, createLogger, flushLogger, loadProducerConfig } from '@obsq/shared';
+import { coerceError, createLogger, flushLogger, loadProducerConfig, OBSQ_VERSION } from '@obsq/shared';
 import { runDevstackCli } from '@obsq/devstack';
 import { runWorkerMain } from '@obsq/worker';
 import { pino } from 'pino';
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       // Logs go to stderr: stdout carries the command's output (job id, JSON record).
       const logger = createLogger({
         service: 'obsq-cli',
-        version: '0.1.0',
+        version: OBSQ_VERSION,
         level: config.logLevel === 'info' ? 'warn' : config.logLevel,
         destination: pino.destination({ fd: 2, sync: true }),
       });

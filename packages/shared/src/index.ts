@@ -6,3 +6,4 @@ export * from './config/index.js';
 export * from './logging/index.js';
 export * from './redis/index.js';
 export * from './lifecycle/index.js';
+export * from './version.js';

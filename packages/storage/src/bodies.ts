@@ -139,3 +139,26 @@ export interface ListObjectsBody {
   contents: ListedObject[];
   commonPrefixes: Array<{ prefix: string }>;
 }
+
+/** One multipart upload in progress, as ListMultipartUploads lists it. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  /** ISO 8601 time the upload was initiated. */
+  initiated: string;
+  storageClass: string;
+}
+
+/** ListMultipartUploads (one page). */
+export interface ListMultipartUploadsBody {
+  bucket: string;
+  prefix: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  /** Markers for the next page ('' when not truncated). */
+  nextKeyMarker: string;
+  nextUploadIdMarker: string;
+  maxUploads: number;
+  isTruncated: boolean;
+  uploads: ListedUpload[];
+}

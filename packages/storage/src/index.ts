@@ -1,3 +1,4 @@
+export * from './operations.js';
 export * from './signing/index.js';
 export * from './xml.js';
 export * from './retry.js';

@@ -2,8 +2,7 @@ import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
-import { ObsqError, ValidationError, coerceError, type ValidationIssue } from '@obsq/shared';
-import { makeGetResult, type GetResult } from '@obsq/shared';
+import { ObsqError, ValidationError, coerceError, makeGetResult, type GetResult, type ValidationIssue } from '@obsq/shared';
 import type {
   CompleteMultipartUploadBody,
   CopyObjectBody,
@@ -13,6 +12,8 @@ import type {
   HeadObjectBody,
   InitiateMultipartUploadBody,
   ListedObject,
+  ListedUpload,
+  ListMultipartUploadsBody,
   ListedPart,
   ListObjectsBody,
   ListPartsBody,
@@ -23,6 +24,7 @@ import type {
 } from './bodies.js';
 import { prepareBody, type BodyInput, type PreparedBody } from './bodySource.js';
 import { buildResult, firstHeader, isFailedResult, noResponseResult, type ResponseHeaders } from './buildResult.js';
+import type { StorageOperation } from './operations.js';
 import { OBS_CLIENT_DEFAULTS, type ObsClientOptions, type StorageRequestEvent } from './obsClientOptions.js';
 import { backoffDelay, classifyFailure, retryAfterMsOf, type BackoffOptions } from './retry.js';
 import {
@@ -91,7 +93,7 @@ export interface SignedUrl {
 }
 
 interface Call<B> {
-  operation: string;
+  operation: StorageOperation;
   method: string;
   bucket?: string;
   key?: string;
@@ -398,6 +400,74 @@ export class ObsClient {
       marker = next;
     }
     throw new ObsqError('OBSQ_STORAGE', 'ListParts did not finish within 10001 pages', { permanent: true });
+  }
+
+  /** `GET /?uploads` (one page): multipart uploads in progress under `prefix`. */
+  listMultipartUploads(
+    p: { bucket: string; prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number } & CallOptions,
+  ): Promise<GetResult<ListMultipartUploadsBody>> {
+    this.check(bucketIssues(p.bucket));
+    const query: Array<[string, string | null]> = [['uploads', null]];
+    if (p.keyMarker) query.push(['key-marker', p.keyMarker]);
+    if (p.maxUploads !== undefined) query.push(['max-uploads', String(p.maxUploads)]);
+    if (p.prefix) query.push(['prefix', p.prefix]);
+    if (p.keyMarker && p.uploadIdMarker) query.push(['upload-id-marker', p.uploadIdMarker]);
+    return this.send({
+      operation: 'ListMultipartUploads',
+      method: 'GET',
+      bucket: p.bucket,
+      query,
+      signal: p.signal,
+      fallbackCode: 'NoSuchBucket',
+      parse: ({ text }) => {
+        const doc = parseXml(text).ListMultipartUploadsResult;
+        if (doc === undefined) return new Error('ListMultipartUploads response is not a ListMultipartUploadsResult');
+        return {
+          bucket: xmlText(doc, 'Bucket'),
+          prefix: xmlText(doc, 'Prefix'),
+          keyMarker: xmlText(doc, 'KeyMarker'),
+          uploadIdMarker: xmlText(doc, 'UploadIdMarker'),
+          nextKeyMarker: xmlText(doc, 'NextKeyMarker'),
+          nextUploadIdMarker: xmlText(doc, 'NextUploadIdMarker'),
+          maxUploads: toInt(xmlText(doc, 'MaxUploads')),
+          isTruncated: xmlText(doc, 'IsTruncated') === 'true',
+          uploads: xmlChildren(doc, 'Upload').map((u) => ({
+            key: xmlText(u, 'Key'),
+            uploadId: xmlText(u, 'UploadId'),
+            initiated: xmlText(u, 'Initiated'),
+            storageClass: xmlText(u, 'StorageClass'),
+          })),
+        };
+      },
+    });
+  }
+
+  /** Every multipart upload in progress under `prefix`, following the markers while truncated. */
+  async listAllMultipartUploads(p: { bucket: string; prefix?: string; pageSize?: number } & CallOptions): Promise<ListedUpload[]> {
+    const out: ListedUpload[] = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const res = await this.listMultipartUploads({
+        bucket: p.bucket,
+        ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
+        ...(p.pageSize !== undefined ? { maxUploads: p.pageSize } : {}),
+        keyMarker,
+        uploadIdMarker,
+        signal: p.signal,
+      });
+      const body = res.body!;
+      out.push(...body.uploads);
+      if (!body.isTruncated) return out;
+      const last = body.uploads[body.uploads.length - 1];
+      const nextKey = body.nextKeyMarker || last?.key || '';
+      const nextId = body.nextUploadIdMarker || last?.uploadId || '';
+      if (nextKey === '' || (nextKey === keyMarker && nextId === uploadIdMarker)) {
+        throw new ObsqError('OBSQ_STORAGE', 'ListMultipartUploads is truncated but its markers do not advance', { permanent: true });
+      }
+      keyMarker = nextKey;
+      uploadIdMarker = nextId;
+    }
   }
 
   // ---------------------------------------------------------------- objects

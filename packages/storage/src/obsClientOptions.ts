@@ -1,12 +1,13 @@
 import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
+import type { StorageOperation } from './operations.js';
 import type { BackoffOptions } from './retry.js';
 import type { Credentials, SignatureMode } from './signing/index.js';
 
 /** One HTTP attempt, reported to {@link ObsClientOptions.onRequest} (for metrics; no secrets). */
 export interface StorageRequestEvent {
   /** Operation name, e.g. `UploadPart`. */
-  operation: string;
+  operation: StorageOperation;
   method: string;
   /** HTTP status; 0 when no response came back. */
   status: number;

@@ -1,6 +1,5 @@
-import { coerceError, createLogger, flushLogger, Lifecycle, loadWorkerConfig } from '@obsq/shared';
+import { coerceError, createLogger, flushLogger, Lifecycle, loadWorkerConfig, OBSQ_VERSION } from '@obsq/shared';
 import { startWorkerService } from './service/workerService.js';
-import { WORKER_VERSION } from './version.js';
 
 /**
  * `pnpm obsq worker`: config parsed once here, signals owned here. Exit 0 after a graceful stop,
@@ -14,7 +13,7 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv = process.env): Promi
     process.stderr.write(`obsq worker: ${coerceError(err).message}\n`);
     return 1;
   }
-  const logger = createLogger({ service: 'obsq-worker', version: WORKER_VERSION, level: config.logLevel });
+  const logger = createLogger({ service: 'obsq-worker', version: OBSQ_VERSION, level: config.logLevel });
   process.on('unhandledRejection', (reason) => logger.error({ err: coerceError(reason) }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => logger.fatal({ err }, 'uncaught exception'));
   // The service drains until OBSQ_SHUTDOWN_TIMEOUT_MS, then aborts; the lifecycle's own deadline

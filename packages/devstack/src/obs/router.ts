@@ -1,33 +1,6 @@
-import { SUB_RESOURCES } from '@obsq/storage';
+import { SUB_RESOURCES, type StorageOperation } from '@obsq/storage';
 import { S3Error } from '../errors/index.js';
 import type { RequestContext } from './requestContext.js';
-
-/** Operation names the devstack routes to; also the keys of fault rules and stats. */
-export const OBS_OPERATIONS = [
-  'GetApiVersion',
-  'ListBuckets',
-  'CreateBucket',
-  'DeleteBucket',
-  'HeadBucket',
-  'GetBucketLocation',
-  'ListObjects',
-  'ListObjectsV2',
-  'ListMultipartUploads',
-  'PutObject',
-  'GetObject',
-  'HeadObject',
-  'DeleteObject',
-  'CopyObject',
-  'InitiateMultipartUpload',
-  'UploadPart',
-  'UploadPartCopy',
-  'CompleteMultipartUpload',
-  'AbortMultipartUpload',
-  'ListParts',
-] as const;
-
-/** One of {@link OBS_OPERATIONS}. */
-export type ObsOperation = (typeof OBS_OPERATIONS)[number];
 
 /** Sub-resources the routes below understand; any other one is answered `NotImplemented`. */
 const HANDLED = new Set(['uploads', 'uploadid', 'partnumber', 'versionid', 'location']);
@@ -36,7 +9,7 @@ const HANDLED = new Set(['uploads', 'uploadid', 'partnumber', 'versionid', 'loca
  * Maps method + address + query to an operation (S3 REST routing). Throws `NotImplemented` for
  * sub-resources we do not serve (acl, tagging, ...) and `MethodNotAllowed` for the rest.
  */
-export function resolveOperation(ctx: RequestContext): ObsOperation {
+export function resolveOperation(ctx: RequestContext): StorageOperation {
   const { bucket, key } = ctx.address;
   const m = ctx.method;
   if (ctx.has('apiversion') && m === 'HEAD' && key === undefined) return 'GetApiVersion';

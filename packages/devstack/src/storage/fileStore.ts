@@ -621,7 +621,7 @@ export function normaliseEtag(etag: string): string {
 }
 
 /** Keys sort by UTF-8 bytes, as S3 lists them. */
-function compareKeys(a: string, b: string): number {
+export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

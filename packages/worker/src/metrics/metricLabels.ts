@@ -1,13 +1,14 @@
-import type { ObsqErrorCode } from '@obsq/shared';
+import { QUEUE_NAMES, type JobName, type ObsqErrorCode } from '@obsq/shared';
+import { STORAGE_OPERATIONS } from '@obsq/storage';
 
 /**
- * Values of the `queue` label: the catalog's job names. Anything else is reported as `other`, so a
- * typo or a new job type cannot add series without a code change here.
+ * Values of the `queue` label: the catalog's job names (one queue per job). Anything else is
+ * reported as `other`, so a typo cannot add series.
  */
-export const METRIC_QUEUES = ['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions'] as const;
+export const METRIC_QUEUES: readonly JobName[] = QUEUE_NAMES;
 
 /** A value of the `queue` label. */
-export type MetricQueue = (typeof METRIC_QUEUES)[number];
+export type MetricQueue = JobName;
 
 /**
  * Job states reported by `obsq_queue_jobs{state}`. Pass them to BullMQ's
@@ -38,29 +39,6 @@ export type ByteDirection = 'uploaded' | 'copied' | 'downloaded';
 
 /** HTTP status class of a storage request; `network` when no response arrived. */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network';
-
-/**
- * Storage operations reported by `obsq_storage_requests_total{operation}`. Names follow the
- * S3/OBS API actions. Unknown names are reported as `other`.
- */
-export const STORAGE_OPERATIONS = [
-  'PutObject',
-  'GetObject',
-  'HeadObject',
-  'HeadBucket',
-  'DeleteObject',
-  'CopyObject',
-  'InitiateMultipartUpload',
-  'UploadPart',
-  'UploadPartCopy',
-  'CompleteMultipartUpload',
-  'AbortMultipartUpload',
-  'ListParts',
-  'ListMultipartUploads',
-] as const;
-
-/** A value of the `operation` label. */
-export type StorageOperation = (typeof STORAGE_OPERATIONS)[number];
 
 // A Record (not an array) so that adding a code to ObsqErrorCode fails to compile until it is
 // listed here too.
@@ -115,7 +93,7 @@ export function errorCodeLabel(code: string | undefined): string {
   return code !== undefined && KNOWN_ERROR_CODES.has(code) ? code : 'other';
 }
 
-/** Maps a storage operation to its label value (`other` when unknown). */
+/** Maps a storage operation to its label value (`other` when not one of `STORAGE_OPERATIONS`). */
 export function operationLabel(operation: string): string {
   return operationSet.has(operation) ? operation : 'other';
 }

@@ -1,6 +1,7 @@
-import { createRequire } from 'node:module';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { OBSQ_VERSION } from '@obsq/shared';
+import type { StorageOperation } from '@obsq/storage';
 import {
   engineLabel,
   errorCodeLabel,
@@ -12,7 +13,6 @@ import {
   type JobOutcome,
   type MetricQueue,
   type StatusClass,
-  type StorageOperation,
 } from './metricLabels.js';
 import { QueueDepthReader, type QueueCountsSource } from './queueDepthReader.js';
 
@@ -39,7 +39,7 @@ export interface WorkerMetricsOptions {
   workerId: string;
   /**
    * The `version` label of `obsq_worker_info`.
-   * @defaultValue the version in `@obsq/worker`'s package.json
+   * @defaultValue `OBSQ_VERSION`
    */
   version?: string;
   /**
@@ -94,15 +94,6 @@ export interface WorkerMetrics {
    * @param realTimeFactor processing time divided by audio duration
    */
   audioTranscribed(queue: MetricQueue, engine: string, seconds: number, realTimeFactor: number): void;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** Default metrics dropped by {@link createWorkerMetrics}; see the comment there. */
@@ -232,7 +223,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     labelNames: ['version', 'worker_id'] as const,
     registers,
   });
-  info.set({ version: opts.version ?? packageVersion(), worker_id: opts.workerId }, 1);
+  info.set({ version: opts.version ?? OBSQ_VERSION, worker_id: opts.workerId }, 1);
 
   const reader = new QueueDepthReader(queueSources, opts.queueCountsCacheMs, (queue, err) => {
     opts.logger?.warn({ err, queue }, 'reading queue job counts for metrics failed');

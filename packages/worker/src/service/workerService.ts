@@ -13,7 +13,7 @@ import {
 } from '@obsq/shared';
 import { obsClientFromConfig } from '@obsq/storage';
 import { startMetricsServer, type MetricsServer } from '../http/index.js';
-import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf, type StorageOperation } from '../metrics/index.js';
+import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf } from '../metrics/index.js';
 import { WorkerRuntime } from '../runtime/workerRuntime.js';
 
 /** A running worker service: BullMQ workers, metrics/health server, connections. */
@@ -62,7 +62,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
     queues: countQueues.map((q) => ({ name: q.name, getCounts: () => q.getJobCounts(...QUEUE_DEPTH_STATES) })),
   });
   const storage = obsClientFromConfig(config.obs, {
-    onRequest: (e) => metrics.storageRequest(e.operation as StorageOperation, e.status === 0 ? 'network' : statusClassOf(e.status), e.durationMs / 1000),
+    onRequest: (e) => metrics.storageRequest(e.operation, e.status === 0 ? 'network' : statusClassOf(e.status), e.durationMs / 1000),
     logger,
   });
   releasers.push(['storage client', () => storage.close()]);

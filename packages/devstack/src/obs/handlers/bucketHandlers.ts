@@ -1,5 +1,5 @@
 import { S3Error } from '../../errors/index.js';
-import type { ObjectMeta } from '../../storage/index.js';
+import { compareKeys, type ObjectMeta } from '../../storage/index.js';
 import { drainBody, sendEmpty, sendXml } from '../responses.js';
 import type { RequestContext } from '../requestContext.js';
 import type { XmlNode } from '../xml.js';
@@ -142,16 +142,30 @@ export const listObjectsV2: Handler = async (ctx, { store }) => {
 export const listMultipartUploads: Handler = async (ctx, { store }) => {
   const bucket = bucketOf(ctx);
   const prefix = ctx.q('prefix') ?? '';
+  const keyMarker = ctx.q('key-marker') ?? '';
+  const uploadIdMarker = ctx.q('upload-id-marker') ?? '';
   const maxUploads = intParam(ctx, 'max-uploads', 1000, 1000);
-  const all = store.listUploads(bucket, prefix);
+  // S3: with key-marker alone, uploads of keys after it; with upload-id-marker too, also the later
+  // uploads of key-marker itself.
+  const listed = store.listUploads(bucket, prefix);
+  const markerAt = uploadIdMarker === '' ? -1 : listed.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker);
+  const all = listed.filter((u, i) => {
+    if (keyMarker === '') return true;
+    const c = compareKeys(u.key, keyMarker);
+    return c > 0 || (c === 0 && markerAt >= 0 && i > markerAt);
+  });
   const uploads = all.slice(0, maxUploads);
+  const truncated = all.length > uploads.length;
+  const last = uploads[uploads.length - 1];
   sendXml(ctx, 200, 'ListMultipartUploadsResult', [
     ['Bucket', bucket],
-    ['KeyMarker', ''],
-    ['UploadIdMarker', ''],
-    ['Prefix', prefix],
+    ['KeyMarker', encodeIf(ctx, keyMarker)],
+    ['UploadIdMarker', uploadIdMarker],
+    truncated && last ? ['NextKeyMarker', encodeIf(ctx, last.key)] : undefined,
+    truncated && last ? ['NextUploadIdMarker', last.uploadId] : undefined,
+    ['Prefix', encodeIf(ctx, prefix)],
     ['MaxUploads', maxUploads],
-    ['IsTruncated', all.length > uploads.length],
+    ['IsTruncated', truncated],
     ...uploads.map((u): XmlNode => [
       'Upload',
       [

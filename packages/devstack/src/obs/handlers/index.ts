@@ -1,4 +1,4 @@
-import type { ObsOperation } from '../router.js';
+import type { StorageOperation } from '@obsq/storage';
 import * as bucket from './bucketHandlers.js';
 import type { Handler } from './handlerEnv.js';
 import * as multipart from './multipartHandlers.js';
@@ -9,7 +9,7 @@ export { parseCompleteBody } from './multipartHandlers.js';
 export { parseCopySource, evaluateConditions } from './objectHelpers.js';
 
 /** Every routed operation's handler; a missing one fails to compile. */
-export const HANDLERS: { [K in ObsOperation]: Handler } = {
+export const HANDLERS: { [K in StorageOperation]: Handler } = {
   GetApiVersion: bucket.getApiVersion,
   ListBuckets: bucket.listBuckets,
   CreateBucket: bucket.createBucket,
