@@ -94,7 +94,6 @@ export class Producer {
         flows: this.flows,
         completeQueue: this.queue('complete-multipart'),
         storage: this.opts.storage,
-        prefix: this.opts.prefix,
         minPartSize: this.opts.minPartSize,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,

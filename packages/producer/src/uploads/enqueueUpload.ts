@@ -46,7 +46,6 @@ export interface UploadDeps {
   flows: FlowProducer;
   completeQueue: Queue;
   storage: ObsClient;
-  prefix: string;
   minPartSize: number;
   retentionSeconds: number;
   logger: Logger;

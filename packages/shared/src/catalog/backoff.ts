@@ -3,8 +3,9 @@ import { isJobName } from './parsePayload.js';
 
 /**
  * Backoff type put on every job; BullMQ routes unknown types to the worker's
- * `settings.backoffStrategy`, which must be {@link catalogBackoffStrategy}. The built-in
- * `exponential` type has no cap, and `maxDelayMs` matters for 10-attempt jobs.
+ * `settings.backoffStrategy`, which is {@link catalogBackoffStrategy} (the worker raises it to a
+ * server's Retry-After). The built-in `exponential` type has no cap, and `maxDelayMs` matters for
+ * 10-attempt jobs.
  */
 export const OBSQ_BACKOFF_TYPE = 'obsq-exponential';
 

@@ -65,9 +65,8 @@ afterAll(async () => {
 });
 
 describe('redis options per role', () => {
-  it('blocks forever for worker and events, fails fast for producers', () => {
+  it('blocks forever for workers, fails fast for producers', () => {
     expect(redisOptionsFor('worker')).toMatchObject({ maxRetriesPerRequest: null, enableOfflineQueue: true, connectionName: 'obsq:worker' });
-    expect(redisOptionsFor('events')).toMatchObject({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     expect(redisOptionsFor('producer')).toMatchObject({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
   });
 
@@ -88,10 +87,10 @@ describe('createRedis against a real redis-server', () => {
     const admin = createRedis('worker', cfg, logger);
     await admin.ping();
     const baseline = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))?.[1]);
-    const clients = (['worker', 'producer', 'events'] as const).map((role) => createRedis(role, cfg, logger));
+    const clients = (['worker', 'producer'] as const).map((role) => createRedis(role, cfg, logger));
     await until(async () => clients.every((c) => c.status === 'ready'), 'clients ready');
     const list = (await admin.call('CLIENT', 'LIST')) as string;
-    for (const role of ['worker', 'producer', 'events']) expect(list).toContain(`name=obsq:${role}`);
+    for (const role of ['worker', 'producer']) expect(list).toContain(`name=obsq:${role}`);
     await Promise.all(clients.map((c) => quitRedis(c)));
     await until(async () => Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))?.[1]) === baseline, 'clients gone');
     await quitRedis(admin);

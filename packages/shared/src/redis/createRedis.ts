@@ -4,10 +4,10 @@ import { coerceError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 
 /**
- * What a connection is for. `worker`: BullMQ `Worker` (blocking BZPOPMIN/XREAD). `events`:
- * `QueueEvents` (blocking XREAD). `producer`: `Queue`/`FlowProducer` used from request paths.
+ * What a connection is for. `worker`: BullMQ `Worker` (blocking BZPOPMIN/XREAD). `producer`:
+ * `Queue`/`FlowProducer` used from request paths.
  */
-export type RedisRole = 'worker' | 'producer' | 'events';
+export type RedisRole = 'worker' | 'producer';
 
 /** A single-node or cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -34,7 +34,7 @@ export function redisReconnectOnError(err: Error): 2 | false {
 
 /** ioredis options for a role (without host/port), each with the reason it is set. */
 export function redisOptionsFor(role: RedisRole): RedisOptions {
-  const blocking = role !== 'producer';
+  const blocking = role === 'worker';
   return {
     connectionName: `obsq:${role}`,
     // Blocking BullMQ connections must never give up on a command: BullMQ requires null and would

@@ -13,7 +13,7 @@ export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFi
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
 export const jobHandlers: JobHandlers = {
   'upload-part': { run: uploadPart },
-  'complete-multipart': { run: completeMultipart, onFinalFailure: async (ctx) => void (await abortUpload(ctx)) },
+  'complete-multipart': { run: completeMultipart, onFinalFailure: abortUpload },
   'copy-object': { run: copyObject },
   'transcribe-audio-file': { run: transcribeAudioFile },
   'scan-transcriptions': { run: scanTranscriptions },

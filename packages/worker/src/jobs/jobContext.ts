@@ -51,12 +51,18 @@ export interface HandlerSettings {
 /** A job handler: returns the job's GetResult record on success, throws on failure. */
 export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult>;
 
-/** How one job name is run. */
-export interface JobDefinition<N extends JobName> {
+/**
+ * How the worker runs one job name (the catalog's `JobDefinition` says what the job is; this says
+ * what runs it).
+ */
+export interface JobHandlerDefinition<N extends JobName> {
   run: JobHandler<N>;
-  /** Cleanup after the last attempt failed (e.g. abort the multipart upload). Must not throw. */
-  onFinalFailure?: (ctx: JobContext<N>, err: Error) => Promise<void>;
+  /**
+   * Cleanup after the last attempt failed, also when BullMQ failed the job for stalling too often
+   * (e.g. abort the multipart upload). Must not throw; may return a note for the record's message.
+   */
+  onFinalFailure?: (ctx: JobContext<N>, err: Error) => Promise<string | void>;
 }
 
 /** The handler map: one entry per catalog job name, checked by the compiler. */
-export type JobHandlers = { [K in JobName]: JobDefinition<K> };
+export type JobHandlers = { [K in JobName]: JobHandlerDefinition<K> };

@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
-  backoffDelayMs,
+  catalogBackoffStrategy,
   coerceError,
   errorCode,
   isPermanent,
@@ -15,7 +15,7 @@ import {
 } from '@obsq/shared';
 import { retryAfterMsOf, type ObsClient } from '@obsq/storage';
 import { jobHandlers } from '../jobs/index.js';
-import type { HandlerSettings, JobContext, JobDefinition } from '../jobs/index.js';
+import type { HandlerSettings, JobContext, JobHandlerDefinition } from '../jobs/index.js';
 import type { WorkerMetrics } from '../metrics/index.js';
 
 /** Options of {@link WorkerRuntime}. */
@@ -51,6 +51,23 @@ function resultOf(err: unknown): GetResult | undefined {
   const r = (err as { result?: unknown }).result;
   return r && typeof r === 'object' && 'status' in r ? (r as GetResult) : undefined;
 }
+
+/**
+ * BullMQ's marker for a permanent failure, keeping what the record and the `failed` listeners need:
+ * the stable `code`, the GetResult (`result`) and the original error as `cause`.
+ */
+export function toUnrecoverable(err: Error): UnrecoverableError {
+  const u = new UnrecoverableError(err.message);
+  const code = errorCode(err);
+  if (code !== undefined) Object.assign(u, { code });
+  const result = resultOf(err);
+  if (result !== undefined) Object.assign(u, { result });
+  Object.defineProperty(u, 'cause', { value: err, enumerable: false, writable: true, configurable: true });
+  return u;
+}
+
+/** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
+const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
 /** The GetResult written for a failure that carries no server response. */
 function failureRecord(err: Error): GetResult {
@@ -90,8 +107,8 @@ export class WorkerRuntime {
         autorun: true,
         settings: {
           // The catalog's capped, jittered exponential backoff; a server's Retry-After wins when longer.
-          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-            Math.max(backoffDelayMs(jobCatalog[name].backoff, attemptsMade), retryAfterMsOf(resultOf(err)) ?? 0),
+          backoffStrategy: (attemptsMade, type, err, job) =>
+            Math.max(catalogBackoffStrategy(attemptsMade, type, err, job), retryAfterMsOf(resultOf(err)) ?? 0),
         },
       });
       worker.on('error', (err) => this.opts.logger.error({ err, queue: name }, 'worker error'));
@@ -104,7 +121,11 @@ export class WorkerRuntime {
       worker.on('failed', (job, err) => {
         if (!job) return;
         const attempts = job.opts.attempts ?? 1;
-        if (err instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(err.message)) {
+        if (STALLED_TOO_OFTEN.test(err.message)) {
+          // The processor never saw this failure, so its final-failure cleanup (abort the upload)
+          // runs here, before the record.
+          void this.finishStalled(name, job, err);
+        } else if (err instanceof UnrecoverableError || job.attemptsMade >= attempts) {
           // attemptsMade already counts the attempt that just failed.
           void this.writeRecord(name, job, failureRecord(err), job.attemptsMade).catch((e: unknown) =>
             this.opts.logger.error({ err: e, queue: name, jobId: job.id }, 'could not write failure record'),
@@ -132,6 +153,54 @@ export class WorkerRuntime {
     });
   }
 
+  /** Final-failure cleanup and the record of a job BullMQ failed for stalling too often. Never throws. */
+  private async finishStalled(name: JobName, job: Job, err: Error): Promise<void> {
+    const logger = this.opts.logger.child({ queue: name, jobId: job.id });
+    let record = failureRecord(err);
+    try {
+      const def = jobHandlers[name] as JobHandlerDefinition<JobName>;
+      if (def.onFinalFailure) {
+        const data = parsePayload(name, job.data);
+        const signal = AbortSignal.any([AbortSignal.timeout(jobCatalog[name].timeoutMs), this.abort.signal]);
+        const ctx = this.context(job, undefined, data, job.attemptsMade, signal, logger);
+        const note = await def.onFinalFailure(ctx, err);
+        if (note) record = { ...record, errorMessage: `${record.errorMessage}; ${note}` };
+      }
+    } catch (e) {
+      logger.error({ err: e }, 'final-failure cleanup of a stalled job failed');
+    }
+    this.opts.metrics.jobFinished(name, 'failed', 0, errorCode(err) ?? 'STALLED');
+    logger.error({ err }, `job ${job.id} (${name}) failed: stalled too often`);
+    await this.writeRecord(name, job, record, job.attemptsMade).catch((e: unknown) => logger.error({ err: e }, 'could not write failure record'));
+  }
+
+  private context<N extends JobName>(
+    job: Job,
+    token: string | undefined,
+    data: JobContext<N>['data'],
+    attempt: number,
+    signal: AbortSignal,
+    logger: Logger,
+  ): JobContext<N> {
+    return {
+      job,
+      token,
+      data,
+      attempt,
+      attempts: job.opts.attempts ?? 1,
+      signal,
+      logger,
+      storage: this.opts.storage,
+      results: this.results,
+      metrics: this.opts.metrics,
+      sourceRoots: this.opts.sourceRoots,
+      settings: this.opts.settings,
+      queue: (n) => this.queue(n),
+      redis: this.opts.redis,
+      prefix: this.opts.prefix,
+    };
+  }
+
   private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult> {
     const started = performance.now();
     const attempts = job.opts.attempts ?? 1;
@@ -141,27 +210,10 @@ export class WorkerRuntime {
     const signals = [timeout, this.abort.signal, ...(bullSignal ? [bullSignal] : [])];
     const signal = AbortSignal.any(signals);
     this.opts.metrics.jobStarted(name);
-    const def = jobHandlers[name] as JobDefinition<JobName>;
+    const def = jobHandlers[name] as JobHandlerDefinition<JobName>;
     let ctx: JobContext<JobName> | undefined;
     try {
-      const data = parsePayload(name, job.data);
-      ctx = {
-        job,
-        token,
-        data,
-        attempt,
-        attempts,
-        signal,
-        logger,
-        storage: this.opts.storage,
-        results: this.results,
-        metrics: this.opts.metrics,
-        sourceRoots: this.opts.sourceRoots,
-        settings: this.opts.settings,
-        queue: (n) => this.queue(n),
-        redis: this.opts.redis,
-        prefix: this.opts.prefix,
-      };
+      ctx = this.context(job, token, parsePayload(name, job.data), attempt, signal, logger);
       const result = await def.run(ctx);
       await this.writeRecord(name, job, result);
       const seconds = (performance.now() - started) / 1000;
@@ -178,7 +230,7 @@ export class WorkerRuntime {
       const seconds = (performance.now() - started) / 1000;
       const shuttingDown = this.abort.signal.aborted;
       if (final && !shuttingDown) {
-        if (ctx && def.onFinalFailure) await def.onFinalFailure(ctx, err).catch((e: unknown) => logger.error({ err: e }, 'final-failure cleanup failed'));
+        if (ctx && def.onFinalFailure) await def.onFinalFailure(ctx, err).catch((e: unknown) => void logger.error({ err: e }, 'final-failure cleanup failed'));
         await this.writeRecord(name, job, failureRecord(err));
       }
       const code = resultOf(err)?.errorCode || errorCode(err) || 'unknown';
@@ -187,7 +239,7 @@ export class WorkerRuntime {
         { err, errorCode: code, durationMs: Math.round(seconds * 1000), permanent },
         `job ${job.id} (${name}) ${final ? 'failed' : 'will retry'} on attempt ${attempt} of ${attempts}`,
       );
-      if (permanent) throw new UnrecoverableError(err.message);
+      if (permanent) throw toUnrecoverable(err);
       throw err;
     }
   }

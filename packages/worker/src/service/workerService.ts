@@ -35,74 +35,95 @@ export interface WorkerServiceOptions {
 /** Starts a worker from its parsed config. Never reads process.env. */
 export async function startWorkerService(config: WorkerConfig, { logger, queues }: WorkerServiceOptions): Promise<WorkerService> {
   logger.info({ config: redactConfig(config) }, 'worker starting');
+  // What is acquired is released in reverse order, also when a later start step fails (a port in
+  // use, Redis gone): a failed start leaves no connection, server or timer behind.
   const releasers: Array<[string, () => Promise<unknown>]> = [];
-  const registry = new Registry();
-  const redis = createRedis('producer', config.redis, logger);
-  releasers.push(['redis', () => quitRedis(redis)]);
-  await redisReady(redis);
-  const blocking: ReturnType<typeof createRedis>[] = [];
-  const connection = () => {
-    const c = createRedis('worker', config.redis, logger);
-    blocking.push(c);
-    return c;
+  const releaseAll = async (errors: unknown[]) => {
+    for (const [name, release] of releasers.splice(0).reverse()) {
+      logger.info(`shutdown: closing ${name}`);
+      await release().catch((e: unknown) => errors.push(e));
+    }
   };
-  releasers.push(['worker connections', () => Promise.allSettled(blocking.map((c) => quitRedis(c)))]);
-
-  const countQueues = (queues ?? (Object.keys(jobCatalog) as JobName[])).map((name) => {
-    const q = new Queue(name, { connection: redis, prefix: config.redis.prefix });
-    q.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
-    return q;
-  });
-  releasers.push(['count queues', () => Promise.allSettled(countQueues.map((q) => q.close()))]);
-
-  const metrics = createWorkerMetrics({
-    register: registry,
-    workerId: `${hostname()}:${process.pid}`,
-    logger,
-    queues: countQueues.map((q) => ({ name: q.name, getCounts: () => q.getJobCounts(...QUEUE_DEPTH_STATES) })),
-  });
-  const storage = obsClientFromConfig(config.obs, {
-    onRequest: (e) => metrics.storageRequest(e.operation, e.status === 0 ? 'network' : statusClassOf(e.status), e.durationMs / 1000),
-    logger,
-  });
-  releasers.push(['storage client', () => storage.close()]);
-
-  const runtime = new WorkerRuntime({
-    connection,
-    redis,
-    prefix: config.redis.prefix,
-    concurrency: config.concurrency,
-    storage,
-    retentionSeconds: config.redis.resultRetentionSeconds,
-    streamMaxLen: config.redis.resultStreamMaxLen,
-    sourceRoots: config.sourceRoots,
-    lockDurationMs: config.lockDurationMs,
-    stalledIntervalMs: config.stalledIntervalMs,
-    logger,
-    metrics,
-    settings: { sis: config.sis },
-    queues,
-  });
+  let runtime: WorkerRuntime | undefined;
   let draining = false;
-  const metricsServer = await startMetricsServer({
-    host: config.metrics.host,
-    port: config.metrics.port,
-    register: registry,
-    logger,
-    ready: async () => {
-      if (draining) return { ok: false, reason: 'draining' };
-      if (!runtime.isRunning()) return { ok: false, reason: 'workers not running' };
-      await redis.ping();
-      return { ok: true };
-    },
-  });
-  releasers.push(['metrics server', () => metricsServer.close()]);
-  await runtime.start();
-  logger.info({ metricsUrl: metricsServer.url, queues: queues ?? 'all' }, 'worker ready');
+  let metricsServer: MetricsServer;
+  let registry: Registry;
+  try {
+    registry = new Registry();
+    const redis = createRedis('producer', config.redis, logger);
+    releasers.push(['redis', () => quitRedis(redis)]);
+    await redisReady(redis);
+    const blocking: ReturnType<typeof createRedis>[] = [];
+    const connection = () => {
+      const c = createRedis('worker', config.redis, logger);
+      blocking.push(c);
+      return c;
+    };
+    releasers.push(['worker connections', () => Promise.allSettled(blocking.map((c) => quitRedis(c)))]);
+
+    const countQueues = (queues ?? (Object.keys(jobCatalog) as JobName[])).map((name) => {
+      const q = new Queue(name, { connection: redis, prefix: config.redis.prefix });
+      q.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
+      return q;
+    });
+    releasers.push(['count queues', () => Promise.allSettled(countQueues.map((q) => q.close()))]);
+
+    const metrics = createWorkerMetrics({
+      register: registry,
+      workerId: `${hostname()}:${process.pid}`,
+      logger,
+      queues: countQueues.map((q) => ({ name: q.name, getCounts: () => q.getJobCounts(...QUEUE_DEPTH_STATES) })),
+    });
+    const storage = obsClientFromConfig(config.obs, {
+      onRequest: (e) => metrics.storageRequest(e.operation, e.status === 0 ? 'network' : statusClassOf(e.status), e.durationMs / 1000),
+      logger,
+    });
+    releasers.push(['storage client', () => storage.close()]);
+
+    runtime = new WorkerRuntime({
+      connection,
+      redis,
+      prefix: config.redis.prefix,
+      concurrency: config.concurrency,
+      storage,
+      retentionSeconds: config.redis.resultRetentionSeconds,
+      streamMaxLen: config.redis.resultStreamMaxLen,
+      sourceRoots: config.sourceRoots,
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      logger,
+      metrics,
+      settings: { sis: config.sis },
+      queues,
+    });
+    metricsServer = await startMetricsServer({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      register: registry,
+      logger,
+      ready: async () => {
+        if (draining) return { ok: false, reason: 'draining' };
+        if (!runtime?.isRunning()) return { ok: false, reason: 'workers not running' };
+        await redis.ping();
+        return { ok: true };
+      },
+    });
+    releasers.push(['metrics server', () => metricsServer.close()]);
+    await runtime.start();
+    logger.info({ metricsUrl: metricsServer.url, queues: queues ?? 'all' }, 'worker ready');
+
+  } catch (err) {
+    const errors: unknown[] = [];
+    if (runtime) await runtime.close(Date.now()).catch((e: unknown) => errors.push(e));
+    await releaseAll(errors);
+    if (errors.length > 0) logger.error({ err: new AggregateError(errors, 'release after a failed start had errors') }, 'worker start cleanup');
+    throw err;
+  }
+  const started = runtime;
 
   let closing: Promise<void> | undefined;
   return {
-    runtime,
+    runtime: started,
     metricsServer,
     registry,
     close() {
@@ -111,12 +132,9 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
         const deadline = Date.now() + config.shutdownTimeoutMs;
         logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown: draining workers');
         const errors: unknown[] = [];
-        await runtime.close(deadline).catch((e: unknown) => errors.push(e));
+        await started.close(deadline).catch((e: unknown) => errors.push(e));
         // Release in reverse order of acquisition; each step runs even if an earlier one failed.
-        for (const [name, release] of releasers.reverse()) {
-          logger.info(`shutdown: closing ${name}`);
-          await release().catch((e: unknown) => errors.push(e));
-        }
+        await releaseAll(errors);
         if (errors.length > 0) throw new AggregateError(errors, 'worker shutdown had errors');
       })();
       return closing;
