@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchRecordBody } from '@obsq/shared';
+import { runObsq } from './helpers/cli.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const KiB = 1024;
@@ -181,5 +182,42 @@ describe('batch ingestion', () => {
     const q = new Queue('put-object', { connection: stack.producerRedis, prefix: `{${stack.env.OBSQ_PREFIX}}` });
     expect(await q.getJobCounts('waiting', 'active', 'delayed', 'failed')).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
     await q.close();
+  });
+
+  it('CLI: obsq upload DIR obs://bucket/prefix/ --wait --json prints the batch record; batch status/retry; exit code follows the record', async () => {
+    stack = await startStack({ workers: 1 });
+    const root = join(stack.dir, 'cli');
+    await mkdir(join(root, 'sub'), { recursive: true });
+    await writeFile(join(root, 'one.txt'), 'one');
+    await writeFile(join(root, 'sub', 'two.txt'), 'two');
+    const env = { ...stack.env, OBSQ_SOURCE_ROOTS: stack.dir };
+    const up = await runObsq(['upload', root, 'obs://ingest/cli', '--batch-id', 'cli-1', '--wait', '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    const rec = JSON.parse(up.stdout.trim().split('\n').pop()!) as { status: number; body: BatchRecordBody };
+    expect(rec.status).toBe(200);
+    expect(rec.body).toMatchObject({ batchId: 'cli-1', prefix: 'cli/', files: 2, succeeded: 2 });
+    expect(await listKeys(stack, 'cli/')).toEqual(['cli/one.txt', 'cli/sub/two.txt']);
+
+    const st = await runObsq(['batch', 'status', 'cli-1', '--json'], env);
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ batchId: 'cli-1', members: 2, done: 2, succeeded: 2 });
+
+    // A manifest naming a missing file: the batch is 207 and the command exits 1.
+    const manifest = join(stack.dir, 'list.csv');
+    await writeFile(manifest, `source,key\n${join(root, 'one.txt')},again.txt\n${join(root, 'gone.txt')},gone.txt\n`);
+    const bad = await runObsq(['upload', '--manifest', manifest, 'obs://ingest/m2/', '--batch-id', 'cli-2', '--wait', '--json'], env);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout.trim())).toMatchObject({ status: 207, errorCode: 'OBSQ_BATCH_PARTIAL', errorMessage: '1 of 2 files failed' });
+    const retry = await runObsq(['batch', 'retry', 'cli-2', '--json'], env);
+    expect(retry.code, retry.stderr).toBe(0);
+    // Only failed members are retried; the refused line is not a member (fix the manifest instead).
+    expect(JSON.parse(retry.stdout)).toMatchObject({ batchId: 'cli-2.r1', enqueued: 0 });
+
+    const usage = await runObsq(['upload', root, 'obs://ingest/x/', '--job-id', 'j', '--timeout-ms', 'abc'], env);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain('--timeout-ms: must be a positive whole number');
+    const single = await runObsq(['upload', join(root, 'one.txt'), 'obs://ingest/solo.txt', '--skip-existing', 'size'], env);
+    expect(single.code).toBe(1);
+    expect(single.stderr).toContain('--skip-existing: applies to batches only');
   });
 });

@@ -6,3 +6,4 @@ export * from './transcriptions/index.js';
 export type { EnqueueBatchInput, EnqueuedBatch, BatchEnqueueProgress, SkipExisting } from './batches/enqueueBatch.js';
 export { MD5_METADATA } from './batches/enqueueBatch.js';
 export { globToRegExp, PathFilter } from './batches/globFilter.js';
+export { openManifest } from './batches/batchItems.js';
