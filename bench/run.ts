@@ -1,17 +1,21 @@
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { batchBench } from './batch.js';
 import { copyBench } from './copy.js';
 import { enqueueBench } from './enqueue.js';
 import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
 import { uploadBench } from './upload.js';
 
-const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue ...] [options]
+const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue|batch ...] [options]
   no name runs all three, one after the other; see docs/benchmarks.md
   --size-mib N        upload: file size (512); copy: object size (1024)
   --part-size-mib N   upload: part size (8); copy: part size of the multipart copy (64)
   --workers N         upload, copy: worker processes (2)
   --concurrency N     upload, copy: slots per worker (8); esdk's TaskNum is workers × concurrency
-  --uploads N         enqueue: uploads per row (200)`;
+  --uploads N         enqueue: uploads per row (200)
+  --rounds N          batch: alternating obsq/rclone rounds (3)
+  --files N           batch: small files (2000)
+  --manifest-lines N  batch: lines of the enqueue manifest (100000)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,6 +25,9 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string' },
     concurrency: { type: 'string' },
     uploads: { type: 'string' },
+    rounds: { type: 'string' },
+    files: { type: 'string' },
+    'manifest-lines': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -42,6 +49,7 @@ const benches: Record<string, () => Promise<BenchReport[]>> = {
   upload: () => uploadBench(shared()),
   copy: () => copyBench(shared()),
   enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
+  batch: () => batchBench({ rounds: num('rounds', values.rounds), files: num('files', values.files), manifestLines: num('manifest-lines', values['manifest-lines']) }),
 };
 
 if (values.help) {

@@ -3,6 +3,7 @@ import { coerceError, createLogger, flushLogger, loadProducerConfig, OBSQ_VERSIO
 import { runDevstackCli } from '@obsq/devstack';
 import { runWorkerMain } from '@obsq/worker';
 import { pino } from 'pino';
+import { batchCommand } from './commands/batch.js';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
 import { resultCommand } from './commands/result.js';
@@ -18,6 +19,9 @@ Commands:
   worker                           run the workers (config from OBSQ_* variables)
   demo [--size MiB] [--workers N]  the main job end to end on a private local stack
   upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
+  upload <dir|file|url>... obs://bucket/prefix/ [--manifest F] [--include G] [--exclude G]
+         [--skip-existing none|size|checksum] [--multipart-threshold SIZE] [--batch-id ID] [--wait] [--json]
+  batch status|wait|retry <batchId> [--json]
   copy obs://src-bucket/key obs://dst-bucket/key [--replace-metadata k=v ...] [--wait] [--json]
   transcribe <obs://bucket/key|file|url> [--property P] [--audio-format F] [--engine sis|local]
              [--out obs://bucket/prefix/] [--format srt,vtt,json,txt] [--wait] [--json]
@@ -40,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'copy':
     case 'transcribe':
     case 'schedule':
-    case 'result': {
+    case 'result':
+    case 'batch': {
       let config;
       try {
         config = loadProducerConfig(process.env);
@@ -56,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         destination: pino.destination({ fd: 2, sync: true }),
       });
       try {
-        const run = { upload: uploadCommand, copy: copyCommand, transcribe: transcribeCommand, schedule: scheduleCommand, result: resultCommand }[command];
+        const run = { upload: uploadCommand, copy: copyCommand, transcribe: transcribeCommand, schedule: scheduleCommand, result: resultCommand, batch: batchCommand }[command];
         return await run(rest, config, logger);
       } catch (err) {
         const e = coerceError(err);

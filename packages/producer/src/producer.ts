@@ -2,8 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type StoredResult } from '@obsq/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BatchStore,
+  jobCatalog,
+  ObsqError,
+  redisReady,
+  ResultStore,
+  type BatchRecordBody,
+  type BatchStatus,
+  type JobName,
+  type StoredResult,
+} from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
+import { enqueueBatch, type EnqueueBatchInput, type EnqueuedBatch } from './batches/enqueueBatch.js';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
 import {
@@ -46,6 +58,7 @@ export interface ProducerOptions {
  */
 export class Producer {
   readonly results: ResultStore;
+  readonly batches: BatchStore;
   private readonly opts: Required<ProducerOptions>;
   private readonly flows: FlowProducer;
   private readonly queues: Map<JobName, Queue>;
@@ -72,6 +85,7 @@ export class Producer {
       retentionSeconds: this.opts.retentionSeconds,
       streamMaxLen: this.opts.streamMaxLen,
     });
+    this.batches = new BatchStore({ redis: connection, prefix: this.opts.prefix, results: this.results, retentionSeconds: this.opts.retentionSeconds });
   }
 
   /** The BullMQ queue of a job name (for counts, progress, admin). */
@@ -204,6 +218,82 @@ export class Producer {
     } finally {
       blocking.disconnect();
     }
+  }
+
+  /**
+   * Uploads many files as one batch: directories, files, URLs and manifests; small files in one
+   * PutObject each, large ones as multipart uploads; one record per file and one for the batch.
+   */
+  async enqueueBatch(input: EnqueueBatchInput, signal?: AbortSignal): Promise<EnqueuedBatch> {
+    this.assertOpen();
+    return enqueueBatch(
+      {
+        flows: this.flows,
+        putQueue: this.queue('put-object'),
+        storage: this.opts.storage,
+        batches: this.batches,
+        minPartSize: this.opts.minPartSize,
+        retentionSeconds: this.opts.retentionSeconds,
+        logger: this.opts.logger,
+        newBatchId: () => `b-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
+      },
+      input,
+      signal,
+    );
+  }
+
+  /** Live counters of a batch (and its record once written); undefined when unknown. */
+  async batchStatus(batchId: string): Promise<BatchStatus | undefined> {
+    const s = await this.batches.status(batchId);
+    // A batch whose last record was written by a process that died before the batch record: write it now.
+    if (s && !s.record && BatchStore.isComplete(s)) {
+      const record = await this.batches.finalize(batchId);
+      return record ? { ...s, record } : s;
+    }
+    return s;
+  }
+
+  /**
+   * Waits for a batch's record, calling `onProgress` with its counters (about every `pollMs`).
+   * Throws `OBSQ_TIMEOUT` after `timeoutMs`, `OBSQ_VALIDATION` for an unknown batch.
+   */
+  async waitForBatch(
+    batchId: string,
+    { timeoutMs = 24 * 3600_000, pollMs = 500, signal, onProgress }: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal; onProgress?: (s: BatchStatus) => void } = {},
+  ): Promise<StoredResult<BatchRecordBody>> {
+    this.assertOpen();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.batchStatus(batchId);
+      if (!s) throw new ObsqError('OBSQ_VALIDATION', `batchId: no batch ${JSON.stringify(batchId)} (unknown, or its record expired)`, { permanent: true });
+      onProgress?.(s);
+      if (s.record) return s.record;
+      if (Date.now() >= deadline) throw new ObsqError('OBSQ_TIMEOUT', `batch ${batchId} not finished after ${timeoutMs} ms (${s.done} of ${s.members} files done)`);
+      await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())), undefined, { signal });
+    }
+  }
+
+  /**
+   * Re-enqueues the files of a batch that failed (not the items refused at enqueue: fix those and
+   * submit them again) as a new batch `<batchId>.r<N>`; resolves with it. `options` are applied as
+   * in the original submission (content type, metadata, sizes).
+   */
+  async retryBatch(
+    batchId: string,
+    options: Omit<EnqueueBatchInput, 'bucket' | 'prefix' | 'sources' | 'manifest' | 'items' | 'batchId'> = {},
+    signal?: AbortSignal,
+  ): Promise<EnqueuedBatch> {
+    this.assertOpen();
+    const s = await this.batchStatus(batchId);
+    if (!s) throw new ObsqError('OBSQ_VALIDATION', `batchId: no batch ${JSON.stringify(batchId)} (unknown, or its record expired)`, { permanent: true });
+    if (!s.record) throw new ObsqError('OBSQ_VALIDATION', `batchId: batch ${batchId} is still running (${s.done} of ${s.members} files done); retry it once it has finished`, { permanent: true });
+    const failed = await this.batches.failedMembers(batchId);
+    let n = 1;
+    while (await this.batches.status(`${batchId}.r${n}`)) n++;
+    return this.enqueueBatch(
+      { ...options, bucket: s.bucket, prefix: s.prefix, items: failed.map((f) => ({ source: f.source, key: f.key })), batchId: `${batchId}.r${n}` },
+      signal,
+    );
   }
 
   /** Progress of an upload: parts finished out of all parts. */

@@ -61,7 +61,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
   const existing = await deps.completeQueue.getJob(jobId);
   if (existing) {
     const data = existing.data as JobPayload<'complete-multipart'>;
-    return { jobId, uploadId: data.uploadId, parts: data.totalParts, size: data.size, created: false };
+    return { jobId, uploadId: data.uploadId ?? '', parts: data.totalParts, size: data.size, created: false };
   }
 
   const probed = await probeSource(input.source, signal);
@@ -127,7 +127,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
     if (stored.uploadId !== uploadId) {
       // Another producer won the race for this job id; ours is unused.
       await abortOurs();
-      return { jobId, uploadId: stored.uploadId, parts: stored.totalParts, size: stored.size, created: false };
+      return { jobId, uploadId: stored.uploadId ?? '', parts: stored.totalParts, size: stored.size, created: false };
     }
     deps.logger.info({ jobId, parts: plan.partCount, size: probed.size, partSize: plan.partSize }, 'upload enqueued');
     return { jobId, uploadId, parts: plan.partCount, size: probed.size, created: true };

@@ -20,14 +20,14 @@ describe('jobCatalog', () => {
   });
 
   it('has one queue per job, named after it', () => {
-    expect(QUEUE_NAMES).toEqual(['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions']);
+    expect(QUEUE_NAMES).toEqual(['put-object', 'upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions']);
     expect(isJobName('upload-part')).toBe(true);
     expect(isJobName('toString')).toBe(false);
   });
 
   it('types handler maps so a missing handler fails to compile', () => {
     type Handlers = { [K in JobName]: (payload: JobPayload<K>) => Promise<void> };
-    expectTypeOf<keyof Handlers>().toEqualTypeOf<'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions'>();
+    expectTypeOf<keyof Handlers>().toEqualTypeOf<'put-object' | 'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions'>();
     expectTypeOf<JobPayload<'transcribe-audio-file'>['request']['addPunc']>().toEqualTypeOf<'yes' | 'no'>();
     expectTypeOf<JobPayload<'copy-object'>['metadataDirective']>().toEqualTypeOf<'COPY' | 'REPLACE'>();
   });

@@ -61,9 +61,39 @@ export const TRANSCRIPT_FORMATS = ['json', 'srt', 'vtt', 'txt'] as const;
 /** One of {@link TRANSCRIPT_FORMATS}. */
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
 
+/** Batch ids name Redis keys and prefix the job ids of their files. */
+export const BATCH_ID_RULE = /^(?!\d+$)[A-Za-z0-9._-]{1,100}$/;
+
+const batchIdField = z.string().superRefine(
+  ruleRefinement((s: string, field): ValidationIssue[] =>
+    BATCH_ID_RULE.test(s) ? [] : [{ field, rule: `must be 1 to 100 letters, digits, ".", "_" or "-", and not only digits (got ${JSON.stringify(s)})` }],
+  ),
+);
+
+/**
+ * Membership of a batch: the job's record also counts toward the batch's record. `item` is the
+ * source as the batch named it (path or URL), kept so `obsq batch retry` can re-enqueue the file.
+ */
+const batchMemberSchema = z.strictObject({
+  id: batchIdField,
+  item: z.string().max(8192),
+});
+
+/** Attributes of a multipart upload that the first part initiates on the worker side. */
+const initiateSchema = z.strictObject({
+  contentType: contentTypeField.optional(),
+  metadata: metadataField.optional(),
+});
+
 const uploadPartSchema = z
   .strictObject({
-    uploadId: tokenField,
+    /** The multipart upload; absent when the parts initiate it themselves (`initiate`). */
+    uploadId: tokenField.optional(),
+    /**
+     * Initiate the upload on the worker side: the first part to run calls InitiateMultipartUpload
+     * and publishes the upload id under its parent's job id; the others use it.
+     */
+    initiate: initiateSchema.optional(),
     bucket: bucketField,
     key: keyField,
     partNumber: partNumberField,
@@ -77,6 +107,9 @@ const uploadPartSchema = z
   })
   .superRefine((p, ctx) => {
     const issues: ValidationIssue[] = [];
+    if ((p.uploadId === undefined) === (p.initiate === undefined)) {
+      issues.push({ field: 'uploadId', rule: 'exactly one of uploadId and initiate must be given' });
+    }
     if (p.partNumber > p.totalParts) {
       issues.push({ field: 'partNumber', rule: `must be at most totalParts ${p.totalParts} (got ${p.partNumber})` });
     }
@@ -93,7 +126,8 @@ const completeMultipartSchema = z
   .strictObject({
     /** `upload` finishes a multipart upload; `copy` finishes a multipart copy (needs `source`). */
     kind: z.enum(['upload', 'copy']),
-    uploadId: tokenField,
+    /** The multipart upload; absent when its parts initiate it on the worker side. */
+    uploadId: tokenField.optional(),
     bucket: bucketField,
     key: keyField,
     totalParts: intField(PART_NUMBER_MIN, PART_NUMBER_MAX),
@@ -101,11 +135,33 @@ const completeMultipartSchema = z
     size: byteCountField,
     source: objectRefSchema.optional(),
     contentType: contentTypeField.optional(),
+    batch: batchMemberSchema.optional(),
   })
   .superRefine((p, ctx) => {
     if (p.kind === 'copy' && p.source === undefined) addRuleIssues(ctx, [{ field: 'source', rule: 'is required when kind is "copy"' }]);
+    if (p.kind === 'copy' && p.uploadId === undefined) addRuleIssues(ctx, [{ field: 'uploadId', rule: 'is required when kind is "copy"' }]);
     if (p.kind === 'upload' && p.source !== undefined) {
       addRuleIssues(ctx, [{ field: 'source', rule: 'is only allowed when kind is "copy"' }]);
+    }
+  });
+
+/** Largest object `put-object` sends in one request (the OBS/S3 PutObject limit). */
+export const PUT_OBJECT_MAX_BYTES = MAX_PART_SIZE;
+
+const putObjectSchema = z
+  .strictObject({
+    bucket: bucketField,
+    key: keyField,
+    source: uploadSourceSchema,
+    /** Bytes of the source at enqueue; the worker refuses a source of any other size. */
+    size: intField(0, PUT_OBJECT_MAX_BYTES, 'bytes'),
+    contentType: contentTypeField.optional(),
+    metadata: metadataField.optional(),
+    batch: batchMemberSchema.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.source.kind === 'url' && p.source.size !== p.size) {
+      addRuleIssues(ctx, [{ field: 'size', rule: `must equal source.size ${p.source.size} (got ${p.size})` }]);
     }
   });
 
@@ -234,6 +290,13 @@ const scanTranscriptionsSchema = z.strictObject({
  * secrets; credentials come from the worker's configuration.
  */
 export const jobCatalog = {
+  'put-object': {
+    schema: putObjectSchema,
+    attempts: 10,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 15 * MINUTE,
+    description: 'Upload a small file or http(s) object in one PutObject with Content-MD5.',
+  },
   'upload-part': {
     schema: uploadPartSchema,
     attempts: 10,
@@ -281,6 +344,8 @@ export type JobPayload<N extends JobName> = z.output<JobCatalog[N]['schema']>;
 /** A payload as producers may write it (defaults optional, RASR booleans allowed). */
 export type JobInput<N extends JobName> = z.input<JobCatalog[N]['schema']>;
 
+/** Payload of `put-object`. */
+export type PutObjectPayload = JobPayload<'put-object'>;
 /** Payload of `upload-part`. */
 export type UploadPartPayload = JobPayload<'upload-part'>;
 /** Payload of `complete-multipart`. */

@@ -15,8 +15,8 @@ export interface WorkerConfig {
   redis: RedisConfig;
   sis: SisConfig;
   /**
-   * Jobs run at once per queue. @defaultValue upload-part 8, complete-multipart 4, copy-object 8,
-   * transcribe-audio-file 2
+   * Jobs run at once per queue. @defaultValue put-object 16, upload-part 8, complete-multipart 16,
+   * copy-object 8, transcribe-audio-file 2
    */
   concurrency: Record<JobName, number>;
   /**
@@ -42,8 +42,11 @@ export interface WorkerConfig {
 
 /** The worker-only variables. */
 export const workerEnvShape = {
+  OBSQ_CONCURRENCY_PUT_OBJECT: intEnv({ default: 16 }),
   OBSQ_CONCURRENCY_UPLOAD_PART: intEnv({ default: 8 }),
-  OBSQ_CONCURRENCY_COMPLETE_MULTIPART: intEnv({ default: 4 }),
+  // Completing waits on the server, holding no part in memory: many at once cost little, and a
+  // batch of many mid-sized files finishes one upload per file.
+  OBSQ_CONCURRENCY_COMPLETE_MULTIPART: intEnv({ default: 16 }),
   OBSQ_CONCURRENCY_COPY_OBJECT: intEnv({ default: 8 }),
   OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE: intEnv({ default: 2 }),
   OBSQ_SOURCE_ROOTS: stringEnv({ default: undefined }),
@@ -80,6 +83,7 @@ export const workerConfigSchema = z
       redis: toRedisConfig(env),
       sis: toSisConfig(env),
       concurrency: {
+        'put-object': env.OBSQ_CONCURRENCY_PUT_OBJECT,
         'upload-part': env.OBSQ_CONCURRENCY_UPLOAD_PART,
         'complete-multipart': env.OBSQ_CONCURRENCY_COMPLETE_MULTIPART,
         'copy-object': env.OBSQ_CONCURRENCY_COPY_OBJECT,

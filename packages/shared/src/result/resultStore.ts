@@ -46,6 +46,81 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[3]), '*',
 return 1
 `;
 
+// The same, for a file of a batch: in the same script (so exactly once, whatever crashes), the
+// batch's counters, error counts and failure list are updated. Returns 2 when this record made a
+// sealed batch complete: the caller then writes the batch's own record.
+const WRITE_ONCE_BATCH = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[3]), '*',
+  'jobId', ARGV[4], 'queue', ARGV[5], 'status', ARGV[6], 'errorCode', ARGV[7], 'parentId', ARGV[8], 'record', ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then return 1 end
+if redis.call('SADD', KEYS[4], ARGV[4]) == 1 then
+  redis.call('HINCRBY', KEYS[3], 'done', 1)
+  if ARGV[9] == '1' then
+    redis.call('HINCRBY', KEYS[3], 'succeeded', 1)
+    redis.call('HINCRBY', KEYS[3], 'bytesDone', tonumber(ARGV[10]))
+  else
+    redis.call('HINCRBY', KEYS[3], 'failed', 1)
+    redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
+    redis.call('HSET', KEYS[7], ARGV[4], ARGV[11])
+    if redis.call('LLEN', KEYS[6]) < 100 then redis.call('RPUSH', KEYS[6], ARGV[11]) end
+  end
+end
+local st = redis.call('HMGET', KEYS[3], 'sealed', 'members', 'done')
+if st[1] == '1' and tonumber(st[3] or '0') >= tonumber(st[2] or '0') then return 2 end
+return 1
+`;
+
+/** A file's membership in a batch, passed to {@link ResultStore.writeOnce}. */
+export interface BatchMembership {
+  /** Batch id. */
+  id: string;
+  /** Object key of the file. */
+  key: string;
+  /** The source as the batch named it (path or URL). */
+  item: string;
+  /** Bytes stored, for a success. */
+  bytes: number;
+}
+
+/** One failed file as kept in a batch (and listed, the first 100, in the batch record). */
+export interface BatchFailure {
+  key: string;
+  source: string;
+  /** Job id of the file ('' for an item refused before it was enqueued). */
+  jobId: string;
+  errorCode: string;
+  errorMessage: string;
+  /** 1-based manifest line, for items refused at enqueue. */
+  line?: number;
+}
+
+/** Redis keys of one batch; they share the queues' hash tag. */
+export function batchKeys(prefix: string, id: string) {
+  const base = `${prefix}:batch:${id}`;
+  return {
+    /** Hash: bucket, prefix, createdAt, members, skipped, refused, done, succeeded, failed, bytes, bytesDone, sealed. */
+    meta: base,
+    /** Set of member job ids (enqueued). */
+    members: `${base}:members`,
+    /** Set of member job ids whose record exists. */
+    done: `${base}:done`,
+    /** Hash errorCode → count. */
+    errors: `${base}:errors`,
+    /** List of the first 100 failures (JSON {@link BatchFailure}). */
+    failures: `${base}:failures`,
+    /** Hash job id → JSON {@link BatchFailure} of every failed member (for retry). */
+    failed: `${base}:failed`,
+    /** Set of job ids of files skipped as already stored. */
+    skipped: `${base}:skipped`,
+    /** Set of items refused at enqueue (`line|key|source`). */
+    refused: `${base}:refused`,
+    /** Sorted set of open batch ids by creation time (one for the whole prefix). */
+    open: `${prefix}:batches:open`,
+  };
+}
+
 /**
  * GetResult records by job id plus the `<prefix>:results` Redis Stream that downstream pipelines
  * consume with consumer groups. Keys share the queues' hash tag, so the Lua write stays in one slot
@@ -80,8 +155,50 @@ export class ResultStore {
 
   /** Writes the record unless one exists; returns true when this call wrote it. */
   async writeOnce(record: Omit<StoredResult, 'finishedAt'> & { finishedAt?: number }): Promise<boolean> {
+    return (await this.writeOnceInBatch(record, undefined)) !== 0;
+  }
+
+  /**
+   * Writes the record unless one exists, and counts it toward its batch in the same step.
+   * @returns 0 when a record existed, 1 when written, 2 when written and it completed its sealed batch
+   */
+  async writeOnceInBatch(record: Omit<StoredResult, 'finishedAt'> & { finishedAt?: number }, batch: BatchMembership | undefined): Promise<0 | 1 | 2> {
     const full: StoredResult = { ...record, finishedAt: record.finishedAt ?? Date.now() };
     const json = JSON.stringify(full);
+    if (batch) {
+      const k = batchKeys(this.prefix, batch.id);
+      const ok = full.result.status >= 200 && full.result.status < 300;
+      const failure: BatchFailure = {
+        key: batch.key,
+        source: batch.item,
+        jobId: full.jobId,
+        errorCode: full.result.errorCode || 'OBSQ_INTERNAL',
+        errorMessage: full.result.errorMessage.slice(0, 1000),
+      };
+      const written = await this.redis.eval(
+        WRITE_ONCE_BATCH,
+        7,
+        this.key(full.jobId),
+        this.streamKey,
+        k.meta,
+        k.done,
+        k.errors,
+        k.failures,
+        k.failed,
+        json,
+        String(this.retentionSeconds),
+        String(this.streamMaxLen),
+        full.jobId,
+        full.queue,
+        String(full.result.status),
+        full.result.errorCode || (ok ? '' : 'OBSQ_INTERNAL'),
+        full.parentId ?? '',
+        ok ? '1' : '0',
+        String(ok ? batch.bytes : 0),
+        JSON.stringify(failure),
+      );
+      return written as 0 | 1 | 2;
+    }
     const written = await this.redis.eval(
       WRITE_ONCE,
       2,
@@ -96,7 +213,7 @@ export class ResultStore {
       full.result.errorCode,
       full.parentId ?? '',
     );
-    return written === 1;
+    return written === 1 ? 1 : 0;
   }
 
   /** The record of `jobId`, or undefined when the job has not ended (or the record expired). */

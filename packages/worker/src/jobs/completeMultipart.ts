@@ -3,6 +3,7 @@ import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/share
 import { type HeadObjectBody } from '@obsq/storage';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
+import { parentUploadId } from './multipartUpload.js';
 
 /** One part as reported by a finished child job (upload-part or part-mode copy-object). */
 export interface CompletedPart {
@@ -51,7 +52,9 @@ export function multipartEtag(md5s: readonly string[]): string {
  * with that child's error code.
  */
 export async function completeMultipart(ctx: JobContext<'complete-multipart'>): Promise<GetResult<CompleteRecordBody>> {
-  const { data, job, storage, signal } = ctx;
+  const { job, storage, signal } = ctx;
+  const uploadId = await parentUploadId(ctx);
+  const data = { ...ctx.data, uploadId: uploadId ?? '' };
   const target = { bucket: data.bucket, key: data.key, uploadId: data.uploadId };
 
   const failures = await job.getIgnoredChildrenFailures();
@@ -98,8 +101,11 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
 
   // A previous attempt may have completed the upload and lost the answer: look before completing again.
   if (ctx.attempt > 1) {
-    const already = await alreadyCompleted(ctx, expectedEtag);
+    const already = await alreadyCompleted(ctx, uploadId, expectedEtag);
     if (already) return already;
+  }
+  if (uploadId === undefined) {
+    throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${job.id}: every part finished but no upload id was published`, { permanent: true });
   }
 
   let completed: GetResult<{ location?: string; bucket?: string; key?: string; etag?: string; versionId?: string }>;
@@ -107,7 +113,7 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
     completed = await storage.completeMultipartUpload({ ...target, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), signal });
   } catch (err) {
     if (isAmbiguous(err)) {
-      const already = await alreadyCompleted(ctx, expectedEtag);
+      const already = await alreadyCompleted(ctx, uploadId, expectedEtag);
       if (already) return already;
     }
     if ((err as { permanent?: boolean }).permanent) await abortUpload(ctx);
@@ -180,13 +186,17 @@ function isAmbiguous(err: unknown): boolean {
 }
 
 /** The object exists and was produced by this upload (same upload id header, or same multipart ETag). */
-async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedEtag: string | undefined): Promise<GetResult<CompleteRecordBody> | undefined> {
+async function alreadyCompleted(
+  ctx: JobContext<'complete-multipart'>,
+  uploadId: string | undefined,
+  expectedEtag: string | undefined,
+): Promise<GetResult<CompleteRecordBody> | undefined> {
   const { data, storage, signal } = ctx;
   const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal }).catch(() => undefined);
   if (!head?.body) return undefined;
   const uploadIdHeader = head.body.uploadId;
   const etag = String(head.body.etag ?? '');
-  const same = uploadIdHeader ? uploadIdHeader === data.uploadId : expectedEtag !== undefined && etag.replace(/"/g, '') === expectedEtag;
+  const same = uploadIdHeader ? uploadIdHeader === uploadId : expectedEtag !== undefined && etag.replace(/"/g, '') === expectedEtag;
   if (!same || Number(head.body.contentLength) !== data.size) return undefined;
   ctx.logger.info('object already completed by an earlier attempt');
   return {
@@ -210,14 +220,17 @@ async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedE
  */
 export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<string> {
   const { data, storage } = ctx;
+  let uploadId: string | undefined;
   try {
-    await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId: data.uploadId });
-    ctx.logger.warn({ uploadId: data.uploadId }, 'multipart upload aborted');
-    return `upload ${data.uploadId} aborted`;
+    uploadId = await parentUploadId(ctx);
+    if (uploadId === undefined) return 'no upload was initiated';
+    await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId });
+    ctx.logger.warn({ uploadId }, 'multipart upload aborted');
+    return `upload ${uploadId} aborted`;
   } catch (err) {
     const code = (err as { result?: GetResult }).result?.errorCode;
-    if (code === 'NoSuchUpload') return `upload ${data.uploadId} already gone`;
+    if (code === 'NoSuchUpload') return `upload ${uploadId} already gone`;
     ctx.logger.error({ err }, 'abort multipart upload failed');
-    return `upload ${data.uploadId} NOT aborted (${code || (err as Error).message}): abort it with valid credentials`;
+    return `upload ${uploadId ?? '(unknown)'} NOT aborted (${code || (err as Error).message}): abort it with valid credentials`;
   }
 }

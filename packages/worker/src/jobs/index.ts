@@ -1,5 +1,6 @@
 import { abortUpload, completeMultipart } from './completeMultipart.js';
 import type { JobHandlers } from './jobContext.js';
+import { putObject } from './putObject.js';
 import { uploadPart } from './uploadPart.js';
 import { copyObject } from './copyObject.js';
 import { transcribeAudioFile } from './transcribeAudioFile.js';
@@ -8,10 +9,13 @@ import { scanTranscriptions } from './scanTranscriptions.js';
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
 export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
+export type { PutObjectRecordBody } from './putObject.js';
+export { uploadIdKey } from './multipartUpload.js';
 export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';
 
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
 export const jobHandlers: JobHandlers = {
+  'put-object': { run: putObject },
   'upload-part': { run: uploadPart },
   'complete-multipart': { run: completeMultipart, onFinalFailure: abortUpload },
   'copy-object': { run: copyObject },

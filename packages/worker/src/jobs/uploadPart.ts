@@ -1,6 +1,7 @@
 import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
 import { assertRangeReadable, fetchUrlRange, md5OfFileRange, resolveSourcePath } from '../sources/index.js';
 import type { JobContext } from './jobContext.js';
+import { partUploadId } from './multipartUpload.js';
 
 /** Body of an `upload-part` job's GetResult record. */
 export interface UploadPartRecordBody {
@@ -52,8 +53,9 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
     });
   }
 
+  const uploadId = await partUploadId(ctx);
   if (ctx.attempt > 1) {
-    const listed = await storage.listAllParts({ bucket: data.bucket, key: data.key, uploadId: data.uploadId, signal });
+    const listed = await storage.listAllParts({ bucket: data.bucket, key: data.key, uploadId, signal });
     const existing = listed.find((p) => p.partNumber === data.partNumber);
     if (existing && unquote(existing.etag) === md5Hex && existing.size === data.size) {
       ctx.logger.info({ partNumber: data.partNumber }, 'part already on the server with the right ETag; not sent again');
@@ -69,7 +71,7 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
   const res = await storage.uploadPart({
     bucket: data.bucket,
     key: data.key,
-    uploadId: data.uploadId,
+    uploadId,
     partNumber: data.partNumber,
     body,
     contentLength: data.size,

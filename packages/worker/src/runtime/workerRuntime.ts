@@ -9,7 +9,10 @@ import {
   jobCatalog,
   makeGetResult,
   parsePayload,
+  BATCH_ID_RULE,
+  BatchStore,
   ResultStore,
+  type BatchMembership,
   type GetResult,
   type JobName,
 } from '@obsq/shared';
@@ -66,6 +69,23 @@ export function toUnrecoverable(err: Error): UnrecoverableError {
   return u;
 }
 
+/**
+ * The batch a job's record counts toward, read defensively from the raw payload (the record of a
+ * job whose payload fails validation still counts, as a failure).
+ */
+function batchOf(data: unknown, result: GetResult): BatchMembership | undefined {
+  const d = data as { batch?: { id?: unknown; item?: unknown }; key?: unknown } | undefined;
+  const id = d?.batch?.id;
+  if (typeof id !== 'string' || !BATCH_ID_RULE.test(id)) return undefined;
+  const size = (result.body as { size?: unknown } | null)?.size;
+  return {
+    id,
+    key: typeof d?.key === 'string' ? d.key.slice(0, 1024) : '',
+    item: typeof d?.batch?.item === 'string' ? d.batch.item.slice(0, 8192) : '',
+    bytes: typeof size === 'number' && Number.isFinite(size) ? size : 0,
+  };
+}
+
 /** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
@@ -81,6 +101,7 @@ function failureRecord(err: Error): GetResult {
  */
 export class WorkerRuntime {
   readonly results: ResultStore;
+  readonly batches: BatchStore;
   private readonly workers = new Map<JobName, Worker>();
   /** Producer-side queues for handlers that enqueue jobs (schedule ticks); created on first use. */
   private readonly queues = new Map<JobName, Queue>();
@@ -91,6 +112,7 @@ export class WorkerRuntime {
   constructor(opts: WorkerRuntimeOptions) {
     this.opts = opts;
     this.results = new ResultStore({ redis: opts.redis, prefix: opts.prefix, retentionSeconds: opts.retentionSeconds, streamMaxLen: opts.streamMaxLen });
+    this.batches = new BatchStore({ redis: opts.redis, prefix: opts.prefix, results: this.results, retentionSeconds: opts.retentionSeconds });
   }
 
   /** Starts the workers and resolves once each is connected. */
@@ -144,13 +166,13 @@ export class WorkerRuntime {
 
   /** Writes the job's one record; `attempts` defaults to the attempt in progress. */
   private async writeRecord(name: JobName, job: Job, result: GetResult, attempts = job.attemptsMade + 1): Promise<void> {
-    await this.results.writeOnce({
-      jobId: String(job.id),
-      queue: name,
-      parentId: job.parent?.id,
-      attempts,
-      result,
-    });
+    const batch = batchOf(job.data, result);
+    const written = await this.results.writeOnceInBatch({ jobId: String(job.id), queue: name, parentId: job.parent?.id, attempts, result }, batch);
+    if (written === 2 && batch) {
+      // This record completed its batch: write the batch's record. Failure here is repaired by the
+      // next `batch status`/`wait`, so it is logged, not thrown into the job.
+      await this.batches.finalize(batch.id).catch((err: unknown) => this.opts.logger.error({ err, batchId: batch.id }, 'could not write batch record'));
+    }
   }
 
   /** Final-failure cleanup and the record of a job BullMQ failed for stalling too often. Never throws. */
