@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { startDevstack, type Devstack } from '@obsq/devstack';
-import { ObsClient, parseXml, xmlText } from '@obsq/storage';
+import { formatAmzDate, ObsClient, parseXml, signV4, xmlText } from '@obsq/storage';
 
 /**
  * devstack reads the XML request bodies the way S3 does: character references decoded (Go clients
@@ -37,6 +37,24 @@ describe('devstack XML request bodies', () => {
   async function send(method: 'POST' | 'PUT', bucket: string, key: string | undefined, query: Record<string, string>, body: string | Buffer) {
     const { signedUrl, actualSignedRequestHeaders } = client.createSignedUrl({ method, bucket, ...(key ? { key } : {}), queryParams: query });
     const res = await request(signedUrl, { method, headers: { ...actualSignedRequestHeaders, 'content-type': 'application/xml' }, body, dispatcher: agent });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, code: res.statusCode >= 300 ? xmlText(parseXml(text).Error, 'Code') : '' };
+  }
+
+  /** A header-signed V4 request whose x-amz-content-sha256 the caller chooses (signed, as SDKs do). */
+  async function sendSigned(path: string, query: Array<[string, string]>, body: string, extra: Record<string, string>) {
+    const host = new URL(ds.obs.endpoint).host;
+    const headers: Record<string, string> = {
+      host,
+      'x-amz-date': formatAmzDate(new Date()),
+      'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+      'content-type': 'application/xml',
+      ...extra,
+    };
+    const creds = { accessKeyId: ds.obs.accessKeyId, secretAccessKey: ds.obs.secretAccessKey };
+    const { authorization } = signV4({ method: 'POST', path, query, headers, host }, creds, { region: ds.obs.region, date: new Date() });
+    const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const res = await request(`${ds.obs.endpoint}${path}?${search}`, { method: 'POST', headers: { ...headers, authorization }, body, dispatcher: agent });
     const text = await res.body.text();
     return { status: res.statusCode, text, code: res.statusCode >= 300 ? xmlText(parseXml(text).Error, 'Code') : '' };
   }
@@ -103,5 +121,20 @@ describe('devstack XML request bodies', () => {
       expect(await send('PUT', 'never-made', undefined, {}, body)).toMatchObject({ status: 400, code: 'MalformedXML' });
     }
     expect((await client.headBucket({ bucket: 'never-made' }).catch((e: { result: { status: number } }) => e.result)).status).toBe(404);
+  });
+
+  it('the Complete body is checked against Content-MD5 and a signed x-amz-content-sha256', async () => {
+    const { uploadId, etags } = await twoParts('digests');
+    const body =
+      `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${etags[0]!.replaceAll('"', '&#34;')}</ETag></Part>` +
+      `<Part><PartNumber>2</PartNumber><ETag>${etags[1]!}</ETag></Part></CompleteMultipartUpload>`;
+    const md5 = (t: string) => createHash('md5').update(t).digest('base64');
+    const query: Array<[string, string]> = [['uploadId', uploadId]];
+    expect(await sendSigned('/xml/digests', query, body, { 'x-amz-content-sha256': createHash('sha256').update('other').digest('hex') }))
+      .toMatchObject({ status: 400, code: 'XAmzContentSHA256Mismatch' });
+    expect(await sendSigned('/xml/digests', query, body, { 'content-md5': md5('other') })).toMatchObject({ status: 400, code: 'BadDigest' });
+    expect(await sendSigned('/xml/digests', query, body, { 'content-md5': 'bm90IGFuIG1kNQ==' })).toMatchObject({ status: 400, code: 'InvalidDigest' });
+    const good = await sendSigned('/xml/digests', query, body, { 'content-md5': md5(body) });
+    expect(good.status, good.text).toBe(200);
   });
 });

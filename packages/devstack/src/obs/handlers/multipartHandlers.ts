@@ -2,9 +2,9 @@ import { xmlChildren, xmlText } from '@obsq/storage';
 import { S3Error } from '../../errors/index.js';
 import type { CompletePart } from '../../storage/index.js';
 import { parseCopySourceRange } from '../range.js';
-import { drainBody, readSmallBody, sendEmpty, sendXml } from '../responses.js';
+import { drainBody, sendEmpty, sendXml } from '../responses.js';
 import type { RequestContext } from '../requestContext.js';
-import { parseRequestXml } from '../requestXml.js';
+import { parseRequestXml, readXmlBody } from '../requestXml.js';
 import type { XmlNode } from '../xml.js';
 import { intParam, OWNER_ID } from './bucketHandlers.js';
 import { type Handler, MAX_SINGLE_UPLOAD_BYTES } from './handlerEnv.js';
@@ -82,8 +82,7 @@ export const uploadPartCopy: Handler = async (ctx, { store }) => {
  * its own MalformedXML message).
  */
 export function parseCompleteBody(xml: Buffer | string): CompletePart[] {
-  const root = parseRequestXml(xml, 'CompleteMultipartUpload');
-  return xmlChildren(root, 'Part').map((p) => {
+  return xmlChildren(parseRequestXml(xml, 'CompleteMultipartUpload'), 'Part').map((p) => {
     const number = xmlText(p, 'PartNumber').trim();
     const n = /^[0-9]{1,5}$/.test(number) ? Number(number) : Number.NaN;
     const etag = typeof p === 'object' ? p.ETag : undefined;
@@ -92,10 +91,10 @@ export function parseCompleteBody(xml: Buffer | string): CompletePart[] {
   });
 }
 
-export const completeMultipartUpload: Handler = async (ctx, { store, settings }) => {
+export const completeMultipartUpload: Handler = async (ctx, { store, settings, auth }) => {
   const { bucket, key } = target(ctx);
   const uploadId = uploadIdOf(ctx);
-  const body = await readSmallBody(ctx);
+  const body = await readXmlBody(ctx, auth);
   store.getUpload(bucket, key, uploadId);
   const parts = parseCompleteBody(body);
   const meta = await store.completeUpload(bucket, key, uploadId, parts, settings.minPartSize);
