@@ -102,7 +102,9 @@ function addChild(parent: Frame, name: string, value: XmlNode): void {
  * Objects have no prototype, so an element named `__proto__` is just a key.
  *
  * Deliberately small and strict: it reads the S3/OBS documents and nothing that can make it
- * expand input (a DOCTYPE is refused, so there are no user-defined entities).
+ * expand input (a DOCTYPE is refused, so there are no user-defined entities). References are held
+ * to XML's `Char`; raw characters are passed through unchecked, so a listing whose key holds a raw
+ * control character (which XML 1.0 cannot carry, and some servers send anyway) still reads.
  * @throws XmlSyntaxError when the document is not well-formed
  */
 export function parseXml(text: string): Record<string, XmlNode | undefined> {
