@@ -89,6 +89,11 @@ describe('parseXml', () => {
     expect(parseXml(`<K>${escapeXml('x\ry')}</K>`).K).toBe('x\ry');
   });
 
+  it('raw characters pass unchecked (a key with a control character still lists); references do not', () => {
+    expect(parseXml('<K>a\u0001b</K>').K).toBe('a\u0001b');
+    expect(syntaxError(() => parseXml('<K>a&#1;b</K>')).rule).toBe('character reference &#1; is not an XML character');
+  });
+
   it('an element named __proto__ is a plain key, not a prototype', () => {
     const doc = parseXml('<R><__proto__><polluted>yes</polluted></__proto__></R>');
     const r = doc.R as Record<string, unknown>;
