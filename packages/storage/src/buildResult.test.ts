@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildResult, isFailedResult, noResponseResult, parseErrorBody } from './buildResult.js';
-import { completeMultipartXml, parseXml } from './xml.js';
 
 const ERROR_XML = `<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>NoSuchKey</Code><Message>The resource you requested does not exist</Message>
@@ -78,25 +77,5 @@ describe('buildResult', () => {
   it('a call without a response becomes status 0 with the transport code', () => {
     const e = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(noResponseResult(e)).toMatchObject({ status: 0, errorCode: 'ECONNRESET', errorMessage: 'socket hang up', body: null });
-  });
-});
-
-describe('xml', () => {
-  it('Complete body: parts sorted ascending, ETags escaped', () => {
-    const xml = completeMultipartXml([
-      { partNumber: 3, etag: '"c"' },
-      { partNumber: 1, etag: '"a&<b>"' },
-    ]);
-    expect(xml).toBe(
-      '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;a&amp;&lt;b&gt;&quot;</ETag></Part>' +
-        '<Part><PartNumber>3</PartNumber><ETag>&quot;c&quot;</ETag></Part></CompleteMultipartUpload>',
-    );
-    const back = parseXml(xml).CompleteMultipartUpload as { Part: Array<{ ETag: string }> };
-    expect(back.Part[0]!.ETag).toBe('"a&<b>"');
-  });
-
-  it('keeps values as strings and drops namespaces', () => {
-    const doc = parseXml('<InitiateMultipartUploadResult xmlns="http://obs/doc/2015-06-30/"><Bucket>b</Bucket><Key>007</Key><UploadId>0123</UploadId></InitiateMultipartUploadResult>');
-    expect(doc.InitiateMultipartUploadResult).toEqual({ Bucket: 'b', Key: '007', UploadId: '0123' });
   });
 });

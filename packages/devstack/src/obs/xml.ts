@@ -2,9 +2,12 @@
 export type XmlNode = [name: string, children: XmlChild | XmlChild[]];
 type XmlChild = XmlNode | string | number | boolean | undefined;
 
-/** Escapes text for element content and attribute values. */
+/**
+ * Escapes text for element content and attribute values. CR is written `&#13;`: a reader (Go's,
+ * obsq's) normalises a raw CR to LF, so a key with a CR would otherwise list as another key.
+ */
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`);
+  return value.replace(/[&<>"'\r]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos', '\r': '#13' }[c]};`);
 }
 
 function render(child: XmlChild | XmlChild[]): string {

@@ -615,9 +615,12 @@ export class FileStore {
   }
 }
 
-/** Strips quotes and lower-cases an ETag as sent in a Complete body or an If-Match header. */
+/**
+ * Strips quotes and lower-cases an ETag as sent in a Complete body (references already decoded
+ * by the XML reader) or an If-Match header.
+ */
 export function normaliseEtag(etag: string): string {
-  return etag.trim().replace(/^"(.*)"$/, '$1').replace(/^&quot;(.*)&quot;$/, '$1').toLowerCase();
+  return etag.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
 }
 
 /** Keys sort by UTF-8 bytes, as S3 lists them. */

@@ -1,7 +1,8 @@
 import { S3Error } from '../../errors/index.js';
 import { compareKeys, type ObjectMeta } from '../../storage/index.js';
-import { drainBody, sendEmpty, sendXml } from '../responses.js';
+import { sendEmpty, sendXml } from '../responses.js';
 import type { RequestContext } from '../requestContext.js';
+import { parseRequestXml, readXmlBody } from '../requestXml.js';
 import type { XmlNode } from '../xml.js';
 import type { Handler } from './handlerEnv.js';
 import { quoted } from './objectHelpers.js';
@@ -41,9 +42,11 @@ export const listBuckets: Handler = async (ctx, { store }) => {
   ]);
 };
 
-export const createBucket: Handler = async (ctx, { store }) => {
-  // The optional CreateBucketConfiguration (location) body is not needed: one region.
-  await drainBody(ctx);
+export const createBucket: Handler = async (ctx, { store, auth }) => {
+  // The optional CreateBucketConfiguration (location) body must be well-formed, as S3 requires;
+  // its location is not checked: devstack serves one region.
+  const body = await readXmlBody(ctx, auth, 64 * 1024);
+  if (body.toString('utf8').trim() !== '') parseRequestXml(body, 'CreateBucketConfiguration');
   await store.createBucket(bucketOf(ctx));
   sendEmpty(ctx, 200, { location: `/${bucketOf(ctx)}` });
 };

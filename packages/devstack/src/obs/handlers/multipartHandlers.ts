@@ -1,9 +1,10 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { xmlChildren, xmlText } from '@obsq/storage';
 import { S3Error } from '../../errors/index.js';
 import type { CompletePart } from '../../storage/index.js';
 import { parseCopySourceRange } from '../range.js';
-import { drainBody, readSmallBody, sendEmpty, sendXml } from '../responses.js';
+import { drainBody, sendEmpty, sendXml } from '../responses.js';
 import type { RequestContext } from '../requestContext.js';
+import { parseRequestXml, readXmlBody } from '../requestXml.js';
 import type { XmlNode } from '../xml.js';
 import { intParam, OWNER_ID } from './bucketHandlers.js';
 import { type Handler, MAX_SINGLE_UPLOAD_BYTES } from './handlerEnv.js';
@@ -75,33 +76,27 @@ export const uploadPartCopy: Handler = async (ctx, { store }) => {
   });
 };
 
-const xmlParser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  removeNSPrefix: true,
-  isArray: (name) => name === 'Part',
-});
-
-/** Parses a CompleteMultipartUpload body; `MalformedXML` when it is not one. */
-export function parseCompleteBody(xml: string): CompletePart[] {
-  if (xml.trim() === '' || XMLValidator.validate(xml) !== true) throw new S3Error('MalformedXML');
-  const doc = xmlParser.parse(xml) as { CompleteMultipartUpload?: { Part?: Array<{ PartNumber?: unknown; ETag?: unknown }> } | '' };
-  const root = doc.CompleteMultipartUpload;
-  if (root === undefined) throw new S3Error('MalformedXML');
-  const parts = (root === '' ? [] : (root.Part ?? [])).map((p) => {
-    const n = Number(p.PartNumber);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000 || typeof p.ETag !== 'string') throw new S3Error('MalformedXML');
-    return { partNumber: n, etag: p.ETag };
+/**
+ * Parses a CompleteMultipartUpload body (references decoded: rclone sends `&#34;etag&#34;`);
+ * `MalformedXML` when it is not one. An empty part list is left to the store (S3 answers it with
+ * its own MalformedXML message).
+ */
+export function parseCompleteBody(xml: Buffer | string): CompletePart[] {
+  return xmlChildren(parseRequestXml(xml, 'CompleteMultipartUpload'), 'Part').map((p) => {
+    const number = xmlText(p, 'PartNumber').trim();
+    const n = /^[0-9]{1,5}$/.test(number) ? Number(number) : Number.NaN;
+    const etag = typeof p === 'object' ? p.ETag : undefined;
+    if (!Number.isInteger(n) || n < 1 || n > 10_000 || typeof etag !== 'string') throw new S3Error('MalformedXML');
+    return { partNumber: n, etag };
   });
-  return parts;
 }
 
-export const completeMultipartUpload: Handler = async (ctx, { store, settings }) => {
+export const completeMultipartUpload: Handler = async (ctx, { store, settings, auth }) => {
   const { bucket, key } = target(ctx);
   const uploadId = uploadIdOf(ctx);
-  const body = await readSmallBody(ctx);
+  const body = await readXmlBody(ctx, auth);
   store.getUpload(bucket, key, uploadId);
-  const parts = parseCompleteBody(body.toString('utf8'));
+  const parts = parseCompleteBody(body);
   const meta = await store.completeUpload(bucket, key, uploadId, parts, settings.minPartSize);
   const host = ctx.headers.host ?? 'localhost';
   const location = ctx.address.virtualHostBucket !== undefined
