@@ -56,6 +56,7 @@ const OBSQ_CODES: Record<ObsqErrorCode, true> = {
   OBSQ_AUDIO: true,
   OBSQ_ENGINE: true,
   OBSQ_CLOSED: true,
+  OBSQ_BATCH_PARTIAL: true,
   OBSQ_INTERNAL: true,
 };
 
