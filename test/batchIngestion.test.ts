@@ -220,4 +220,25 @@ describe('batch ingestion', () => {
     expect(single.code).toBe(1);
     expect(single.stderr).toContain('--skip-existing: applies to batches only');
   });
+
+  it('a file changed after it was enqueued fails with OBSQ_SOURCE_CHANGED; the rest of the batch goes on (207)', async () => {
+    stack = await startStack({ workers: 0, minPartSize: 100 * KiB });
+    const root = join(stack.dir, 'chg');
+    await mkdir(root);
+    for (let i = 0; i < 5; i++) await writeFile(join(root, `f${i}.txt`), `content ${i}`);
+    await writeFile(join(root, 'big.bin'), randomBytes(250 * KiB));
+    await stack.producer.enqueueBatch({ bucket: 'ingest', prefix: 'c/', sources: [root], partSize: 100 * KiB, batchId: 'chg-1' });
+    // Changed between enqueue and upload: a small file grows, the large one shrinks.
+    await appendFile(join(root, 'f2.txt'), ' and more');
+    await writeFile(join(root, 'big.bin'), randomBytes(120 * KiB));
+    await stack.startWorker();
+    const rec = await stack.producer.waitForBatch('chg-1', { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(207);
+    const body = rec.result.body as BatchRecordBody;
+    expect(body).toMatchObject({ files: 6, succeeded: 4, failed: 2, errorCounts: { OBSQ_SOURCE_CHANGED: 2 } });
+    expect(body.failures.map((f) => f.key).sort()).toEqual(['c/big.bin', 'c/f2.txt']);
+    expect(await listKeys(stack, 'c/')).toEqual(['c/f0.txt', 'c/f1.txt', 'c/f3.txt', 'c/f4.txt']);
+    // The failed multipart file left no upload behind.
+    expect(await stack.storage.listAllMultipartUploads({ bucket: 'ingest' })).toEqual([]);
+  });
 });

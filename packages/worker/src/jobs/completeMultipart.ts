@@ -3,7 +3,7 @@ import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/share
 import { type HeadObjectBody } from '@obsq/storage';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
-import { parentUploadId } from './multipartUpload.js';
+import { abandonUpload, parentUploadId } from './multipartUpload.js';
 
 /** One part as reported by a finished child job (upload-part or part-mode copy-object). */
 export interface CompletedPart {
@@ -222,7 +222,7 @@ export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promis
   const { data, storage } = ctx;
   let uploadId: string | undefined;
   try {
-    uploadId = await parentUploadId(ctx);
+    uploadId = await abandonUpload(ctx);
     if (uploadId === undefined) return 'no upload was initiated';
     await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId });
     ctx.logger.warn({ uploadId }, 'multipart upload aborted');

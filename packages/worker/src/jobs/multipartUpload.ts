@@ -14,6 +14,8 @@ const UPLOAD_ID_TTL_SECONDS = 7 * 24 * 3600;
 /** How long one part may hold the right to initiate before another takes over, in seconds. */
 const INITIATE_LEASE_SECONDS = 60;
 const PENDING = 'pending:';
+/** Written by a parent that gave up: late parts must not initiate a new upload. */
+const ABORTED = 'aborted';
 
 // Replaces our lease with the upload id, only if the lease is still ours.
 const PUBLISH = `
@@ -43,6 +45,9 @@ export async function partUploadId(ctx: JobContext<'upload-part'>): Promise<stri
     const got = await ctx.redis.set(key, lease, 'EX', INITIATE_LEASE_SECONDS, 'NX');
     if (got === 'OK') break;
     const value = await ctx.redis.get(key);
+    if (value === ABORTED) {
+      throw new ObsqError('OBSQ_ABORTED', `upload-part: the upload of ${parentId} was abandoned by its parent (another part failed)`, { permanent: true });
+    }
     if (value && !value.startsWith(PENDING)) return value;
     // Another part is initiating: wait for its id (its lease expires if it died).
     await sleep(25 + Math.random() * 50, undefined, { signal: ctx.signal });
@@ -80,5 +85,25 @@ export async function partUploadId(ctx: JobContext<'upload-part'>): Promise<stri
 export async function parentUploadId(ctx: JobContext<'complete-multipart'>): Promise<string | undefined> {
   if (ctx.data.uploadId !== undefined) return ctx.data.uploadId;
   const value = await ctx.redis.get(uploadIdKey(ctx.prefix, String(ctx.job.id)));
-  return value && !value.startsWith(PENDING) ? value : undefined;
+  return value && !value.startsWith(PENDING) && value !== ABORTED ? value : undefined;
+}
+
+// Tombstones the key unless an upload id is published; returns what was there.
+const ABANDON = `
+local v = redis.call('GET', KEYS[1])
+if v == false or string.sub(v, 1, 8) == 'pending:' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+end
+return v
+`;
+
+/**
+ * For a parent giving up: the upload id to abort, if its parts published one. Otherwise leaves a
+ * tombstone, so a part still running (or initiating right now: its publish then fails) cannot
+ * start an upload nobody would complete or abort.
+ */
+export async function abandonUpload(ctx: JobContext<'complete-multipart'>): Promise<string | undefined> {
+  if (ctx.data.uploadId !== undefined) return ctx.data.uploadId;
+  const value = (await ctx.redis.eval(ABANDON, 1, uploadIdKey(ctx.prefix, String(ctx.job.id)), ABORTED, String(UPLOAD_ID_TTL_SECONDS))) as string | null;
+  return value && !value.startsWith(PENDING) && value !== ABORTED ? value : undefined;
 }
