@@ -217,9 +217,18 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
     }
   };
 
+  // Two phases per chunk: checking (stat, probes: the file system) and writing (Redis). The next
+  // chunk is checked while the previous one is written; at most one write is in flight.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async (chunk: BatchItem[]) => {
-    await backPressure();
     const checked = await Promise.all(chunk.map((item) => check(item)));
+    await writing;
+    writing = write(checked);
+    // Surface a failed write at the next flush at the latest (awaited there and at the end).
+    writing.catch(() => undefined);
+  };
+  const write = async (checked: Checked[]) => {
+    await backPressure();
     const puts: Array<{ name: string; data: unknown; opts: ReturnType<typeof jobOptions> }> = [];
     const flows: FlowJob[] = [];
     const members: Array<{ jobId: string; bytes: number }> = [];
@@ -353,6 +362,7 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
     }
   }
   if (chunk.length > 0) await flush(chunk);
+  await writing;
   if (symlinks > 0) deps.logger.warn({ batchId, symlinks }, 'symbolic links were not followed');
   const record = await batches.seal(batchId);
   deps.logger.info({ batchId, ...totals }, 'batch enqueued');
