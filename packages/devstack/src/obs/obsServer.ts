@@ -107,6 +107,7 @@ export class ObsServer {
         settings: this.opts.settings,
         region: this.opts.auth.region,
         auth,
+        ...(decision.tamper !== undefined ? { tamper: decision.tamper } : {}),
       });
     } catch (err) {
       // req.destroyed is no signal here: a fully read request is auto-destroyed; the socket tells.
