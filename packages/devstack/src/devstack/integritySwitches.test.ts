@@ -164,6 +164,13 @@ describe('data-tampering faults', () => {
     expect(stored.subarray(1).equals(body.subarray(1))).toBe(true);
   });
 
+  it('a bare error answers the status alone, with an empty body', async () => {
+    ds.setFaults([{ op: 'PutObject', times: 1, error: { status: 503, code: 'LoadBalancer', bare: true } }]);
+    const res = await rawPut('/integrity/bare', Buffer.from('x'));
+    expect(res).toEqual({ status: 503, body: '' });
+    expect(ds.stats().operations.PutObject!.faults.error).toBe(1);
+  });
+
   it('refuses a rule with two outcomes', () => {
     expect(() => ds.setFaults([{ op: 'UploadPart', tamper: 'corrupt-body', reset: {} }])).toThrow(/at most one of/);
   });

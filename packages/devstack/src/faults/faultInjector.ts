@@ -7,7 +7,7 @@ export interface FaultDecision {
   /** Total added latency in milliseconds (0 when none). */
   latencyMs: number;
   /** Answer with this error instead of running the operation. */
-  error?: { status: number; code: string; message?: string };
+  error?: { status: number; code: string; message?: string; bare?: boolean };
   /** Destroy the socket after this many body bytes. */
   resetAfterBytes?: number;
   /** Run the operation, but break its data this way (see {@link FaultSpec.tamper}). */

@@ -31,6 +31,12 @@ export interface FaultSpec {
     code: string;
     /** @defaultValue a generic message for the code */
     message?: string;
+    /**
+     * Answer with the status only: an empty body and no error code, as a load balancer or proxy
+     * in front of the store does (`code` is then only used in the devstack's counters and logs).
+     * @defaultValue false
+     */
+    bare?: boolean;
   };
   /**
    * Destroy the socket after reading `afterBytes` bytes of the request body (or at once when the
@@ -69,6 +75,7 @@ export const faultSpecSchema = z
         status: z.number().int().min(300).max(599),
         code: z.string().min(1),
         message: z.string().optional(),
+        bare: z.boolean().optional(),
       })
       .optional(),
     reset: z.object({ afterBytes: z.number().int().nonnegative().optional() }).optional(),

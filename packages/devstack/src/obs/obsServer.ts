@@ -96,6 +96,12 @@ export class ObsServer {
         await resetAfter(ctx, decision.resetAfterBytes);
         return;
       }
+      if (decision.error?.bare) {
+        await drainBody(ctx);
+        res.writeHead(decision.error.status, { 'content-length': '0' });
+        res.end();
+        return;
+      }
       if (decision.error) {
         const { status, code, message } = decision.error;
         throw new S3Error({ code, status }, message ?? defaultMessageFor(code));
