@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tool } from './helpers/tools.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSisServer, type SisServer } from '@obsq/devstack';
 import { waitFor } from './helpers/waitFor.js';
@@ -11,8 +11,8 @@ import { waitFor } from './helpers/waitFor.js';
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters" (2786 ms).
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const TEXT = 'go forward ten meters';
-const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 0;
-const haveEngine = existsSync(GOFORWARD) && spawnSync('pocketsphinx_continuous', ['-h'], { stdio: 'ignore' }).error === undefined;
+const soxTool = tool('sox');
+const engine = tool('pocketsphinx');
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(HERE, 'fixtures', 'transcribeMemory.ts');
@@ -66,7 +66,8 @@ function runFixture(input: Record<string, unknown>): Promise<FixtureOutput> {
   });
 }
 
-describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', () => {
+describe.skipIf(engine.skip)('transcribing a long file keeps memory bounded', () => {
+  beforeAll(() => engine.require());
   let dir: string;
   let file: string;
   let alaw: string;
@@ -80,7 +81,7 @@ describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', ()
     const minute = Buffer.alloc(BYTES_PER_MINUTE);
     goforward.copy(minute, 20 * 32_000);
     await writeFile(file, Buffer.concat(Array.from({ length: MINUTES }, () => minute)));
-    if (haveSox) {
+    if (soxTool.available) {
       alaw = join(dir, 'ten-minutes-alaw8k.wav');
       const r = spawnSync('sox', ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', file, '-e', 'a-law', '-r', '8000', alaw]);
       expect(r.status, r.stderr?.toString()).toBe(0);
@@ -123,7 +124,8 @@ describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', ()
     expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 
-  it.skipIf(!haveSox)('local engine, 8 kHz A-law WAV: decoded and upsampled chunk by chunk on the way', async () => {
+  it.skipIf(soxTool.skip)('local engine, 8 kHz A-law WAV: decoded and upsampled chunk by chunk on the way', async () => {
+    soxTool.require();
     const out = await runFixture({ engine: 'local', file: alaw, property: 'english_8k_common' });
     expect(out.audioFormat).toBe('alaw8k8bit');
     // 8 kHz A-law costs PocketSphinx accuracy on the first utterances (its CMN is still adapting).
