@@ -25,11 +25,9 @@ const BYTES_PER_MINUTE = 32_000 * 60;
 const FILE_BYTES = MINUTES * BYTES_PER_MINUTE;
 /** The bound on retained buffers: a streaming run holds a few read chunks; loading holds the file. */
 const BOUND = FILE_BYTES / 4;
-/**
- * Looser for rss: under a high allocation rate V8 grows its young generation (a few MiB, whatever
- * the file's length), and malloc keeps freed chunks; a whole-file load still adds the file's size.
- */
-const RSS_BOUND = FILE_BYTES / 2;
+// Only retained buffers are asserted (arrayBuffers after a full GC: a property of the code). rss is
+// logged but not bounded: how far V8's young generation and malloc's free lists grow depends on the
+// machine and on how many test processes share it (a 9.6 MiB bound failed with three at once).
 
 interface FixtureOutput {
   text?: string;
@@ -114,14 +112,12 @@ describe.skipIf(engine.skip)('transcribing a long file keeps memory bounded', ()
     const out = await runFixture({ engine: 'prepareAudio', file });
     expect(out.bytes).toBe(FILE_BYTES);
     expect(out.peak.arrayBuffers).toBeGreaterThanOrEqual(FILE_BYTES);
-    expect(out.peak.rss).toBeGreaterThan(RSS_BOUND);
   });
 
   it('local engine: PocketSphinx is fed from the file, retaining < 1/4 of it', async () => {
     const out = await runFixture({ engine: 'local', file });
     expectTenUtterances(out);
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 
   it.skipIf(soxTool.skip)('local engine, 8 kHz A-law WAV: decoded and upsampled chunk by chunk on the way', async () => {
@@ -132,7 +128,6 @@ describe.skipIf(engine.skip)('transcribing a long file keeps memory bounded', ()
     expectTenUtterances(out, false);
     // All at once, the A-law (4.6 MiB), its PCM and the 16 kHz upsampled copy would be held.
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 
   it('SIS: five 2-minute sessions and a resume after a dropped socket read the file frame by frame, retaining < 1/4 of it', async () => {
@@ -143,6 +138,5 @@ describe.skipIf(engine.skip)('transcribing a long file keeps memory bounded', ()
     expectTenUtterances(out);
     expect(out.sessions).toBeGreaterThanOrEqual(6);
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 });
