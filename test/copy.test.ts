@@ -72,8 +72,10 @@ describe('copy-object', () => {
     const stats = stack.devstack.stats().operations.UploadPartCopy!;
     expect(stats.faults.error).toBeGreaterThan(0);
     expect(stats.requests).toBeGreaterThan(10);
-    const busy = stack.workers.filter((w) => w.output().includes('(copy-object) completed'));
-    expect(busy.length).toBe(2);
+    // Totals only (the split between the two workers is the scheduler's): each of the 10 part
+    // copies completed exactly once.
+    const completions = stack.workers.map((w) => w.output().split('(copy-object) completed').length - 1);
+    expect(completions.reduce((a, b) => a + b, 0)).toBe(10);
   });
 
   it('source missing at run time: NoSuchKey in the record after one attempt', async () => {

@@ -289,7 +289,7 @@ describe('devstack with @aws-sdk/client-s3 (SigV4, path-style)', () => {
       const etag = await part(Bucket, Key, UploadId, 1, randomBytes(1000));
       expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
       const stats = ds.stats().operations.UploadPart;
-      expect(stats).toEqual({ requests: 3, faults: { error: 2, latency: 0, reset: 0 } });
+      expect(stats).toEqual({ requests: 3, faults: { error: 2, latency: 0, reset: 0, tamper: 0 } });
     } finally {
       ds.setFaults([]);
     }

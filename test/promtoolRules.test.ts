@@ -1,12 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { composeCommand, tool } from './helpers/tools.js';
 
-// Validates deploy/ with the real tools: promtool (Debian `prometheus`, installed by
-// scripts/bootstrap.sh) for the config, the alert rules and their unit tests, and docker compose
-// for docker-compose.yml when a compose implementation is on PATH.
+// Validates deploy/ with the real tools: promtool (Debian `prometheus`) for the config, the alert
+// rules and their unit tests, and docker compose for docker-compose.yml. scripts/bootstrap.sh
+// installs both; a missing promtool always fails, a missing compose skips only outside CI.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const promDir = join(root, 'deploy', 'prometheus');
@@ -27,29 +28,6 @@ function run(cmd: string, args: string[], cwd = root): Promise<RunResult> {
   });
 }
 
-function onPath(cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return !r.error && r.status === 0;
-}
-
-/** Makes sure promtool exists: installs Debian `prometheus` when running as root, else fails. */
-async function ensurePromtool(): Promise<void> {
-  if (onPath('promtool', ['--version'])) return;
-  if (process.getuid?.() === 0) {
-    const r = await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=120', 'prometheus']);
-    if (r.code === 0 && onPath('promtool', ['--version'])) return;
-    throw new Error(`installing Debian prometheus (for promtool) failed:\n${r.output}`);
-  }
-  throw new Error('promtool not found: run scripts/bootstrap.sh (it installs the Debian prometheus package)');
-}
-
-/** `docker compose` (v2 plugin), else `docker-compose` (v1), else undefined. */
-function composeCommand(): string[] | undefined {
-  if (onPath('docker', ['compose', 'version'])) return ['docker', 'compose'];
-  if (onPath('docker-compose', ['version'])) return ['docker-compose'];
-  return undefined;
-}
-
 async function expectSuccess(cmd: string, args: string[], cwd?: string): Promise<string> {
   const r = await run(cmd, args, cwd);
   expect(r.code, `${cmd} ${args.join(' ')} failed:\n${r.output}`).toBe(0);
@@ -57,7 +35,7 @@ async function expectSuccess(cmd: string, args: string[], cwd?: string): Promise
 }
 
 describe('deploy/prometheus with promtool', () => {
-  beforeAll(ensurePromtool, 300_000);
+  beforeAll(() => tool('promtool').require());
 
   it('alerts.yml passes promtool check rules', async () => {
     const out = await expectSuccess('promtool', ['check', 'rules', join(promDir, 'alerts.yml')]);
@@ -97,10 +75,11 @@ describe('deploy/prometheus with promtool', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const compose = composeCommand();
+  const compose = tool('compose');
 
-  it.skipIf(compose === undefined)('is accepted by docker compose config', async () => {
-    const [cmd, ...pre] = compose!;
+  it.skipIf(compose.skip)('is accepted by docker compose config', async () => {
+    compose.require();
+    const [cmd, ...pre] = composeCommand()!;
     await expectSuccess(cmd!, [...pre, '-f', join(root, 'docker-compose.yml'), 'config', '-q']);
   });
 

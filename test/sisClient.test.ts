@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tool } from './helpers/tools.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@obsq/shared';
 import { prepareAudio, type SisSegment } from '@obsq/speech';
@@ -14,8 +14,8 @@ import { waitFor } from './helpers/waitFor.js';
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters" (2786 ms).
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const TEXT = 'go forward ten meters';
-const haveEngine = existsSync(GOFORWARD) && spawnSync('pocketsphinx_continuous', ['-h'], { stdio: 'ignore' }).error === undefined;
-const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 0;
+const engine = tool('pocketsphinx');
+const soxTool = tool('sox');
 
 const PROJECT = '0123456789abcdef0123456789abcdef';
 const AK = 'AKTESTEXAMPLE0000000';
@@ -45,7 +45,8 @@ function sox(args: string[]): void {
 
 const soxRawIn = ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', GOFORWARD];
 
-describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstack SIS server', () => {
+describe.skipIf(engine.skip)('SisRasrClient and transcribe() against the devstack SIS server', () => {
+  beforeAll(() => engine.require());
   let server: SisServer;
   let dir: string;
   let goforward: Buffer;
@@ -240,7 +241,7 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
   });
 
   describe('WAV input', () => {
-    it.skipIf(!haveSox).each([
+    it.skipIf(soxTool.skip).each([
       ['pcm16k16bit', ['-e', 'signed-integer', '-b', '16', '-r', '16000']],
       ['pcm8k16bit', ['-e', 'signed-integer', '-b', '16', '-r', '8000']],
       ['alaw8k8bit', ['-e', 'a-law', '-r', '8000']],
@@ -248,6 +249,7 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
       ['ulaw8k8bit', ['-e', 'u-law', '-r', '8000']],
       ['ulaw16k8bit', ['-e', 'u-law', '-r', '16000']],
     ] as const)('reads %s out of a WAV header', async (format, args) => {
+      soxTool.require();
       const file = join(dir, `${format}.wav`);
       sox([...soxRawIn, ...args, file]);
       const prepared = await prepareAudio(file);
@@ -255,7 +257,8 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
       expect(Math.abs(prepared.durationMs - 2786)).toBeLessThanOrEqual(1);
     });
 
-    it.skipIf(!haveSox)('transcribes an 8 kHz A-law WAV through SIS (property must say 8k)', async () => {
+    it.skipIf(soxTool.skip)('transcribes an 8 kHz A-law WAV through SIS (property must say 8k)', async () => {
+      soxTool.require();
       const file = join(dir, 'alaw8k-sis.wav');
       sox([...soxRawIn, '-e', 'a-law', '-r', '8000', file]);
       const result = await run({ audio: file, format: undefined, request: { property: 'english_8k_common' } });
@@ -263,7 +266,8 @@ describe.skipIf(!haveEngine)('SisRasrClient and transcribe() against the devstac
       expect(result.text).toBe(TEXT);
     });
 
-    it.skipIf(!haveSox)('converts stereo 44.1 kHz WAV through sox to pcm16k16bit and transcribes it', async () => {
+    it.skipIf(soxTool.skip)('converts stereo 44.1 kHz WAV through sox to pcm16k16bit and transcribes it', async () => {
+      soxTool.require();
       const file = join(dir, 'stereo44k.wav');
       sox([...soxRawIn, '-r', '44100', '-c', '2', file]);
       const prepared = await prepareAudio(file);

@@ -10,6 +10,8 @@ import { ObsClient, StorageError, type ObsClientOptions, type SignatureMode, typ
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
+// File-range bodies are streamed: the caller passes their Content-MD5 (devstack requires it here).
+const md5b64 = (b: Buffer) => createHash('md5').update(b).digest('base64');
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -48,7 +50,7 @@ describe('ObsClient against devstack', () => {
 
   beforeAll(async () => {
     baselineTcp = tcpHandles();
-    ds = await startDevstack({ buckets: ['faults'] });
+    ds = await startDevstack({ buckets: ['faults'], requireContentMd5: true });
     dir = await mkdtemp(join(tmpdir(), 'obsq-devstack-client-'));
     content = randomBytes(2 * PART + 12_345);
     file = join(dir, 'source.bin');
@@ -90,12 +92,12 @@ describe('ObsClient against devstack', () => {
 
       const key = 'out/multi part+ü.bin';
       const uploadId = (await c.initiateMultipartUpload({ bucket, key, contentType: 'application/octet-stream', metadata: { job: 't1' } })).body!.uploadId;
-      const p1 = await c.uploadPart({ bucket, key, uploadId, partNumber: 1, body: { path: file, start: 0, length: PART } });
+      const p1 = await c.uploadPart({ bucket, key, uploadId, partNumber: 1, body: { path: file, start: 0, length: PART }, contentMd5: md5b64(content.subarray(0, PART)) });
       expect(p1.body!.etag.replace(/"/g, '')).toBe(md5hex(content.subarray(0, PART)));
       const p2 = await c.uploadPartCopy({ bucket, key, uploadId, partNumber: 2, sourceBucket: bucket, sourceKey: 'src/obj 1.bin', range: { start: 0, end: PART - 1 } });
       expect(p2.body!.etag.replace(/"/g, '')).toBe(md5hex(src.subarray(0, PART)));
       const rest = content.subarray(PART);
-      const p3 = await c.uploadPart({ bucket, key, uploadId, partNumber: 3, body: { path: file, start: PART, length: rest.length } });
+      const p3 = await c.uploadPart({ bucket, key, uploadId, partNumber: 3, body: { path: file, start: PART, length: rest.length }, contentMd5: md5b64(rest) });
 
       const listed = await c.listAllParts({ bucket, key, uploadId });
       expect(listed.map((p) => [p.partNumber, p.size])).toEqual([[1, PART], [2, PART], [3, rest.length]]);
@@ -147,7 +149,7 @@ describe('ObsClient against devstack', () => {
       const c = make('v4', true);
       const uploadId = (await c.initiateMultipartUpload({ bucket: 'faults', key: 'k1' })).body!.uploadId;
       ds.resetStats();
-      const r = await c.uploadPart({ bucket: 'faults', key: 'k1', uploadId, partNumber: 1, body: { path: file, start: 0, length: 1000 } });
+      const r = await c.uploadPart({ bucket: 'faults', key: 'k1', uploadId, partNumber: 1, body: { path: file, start: 0, length: 1000 }, contentMd5: md5b64(content.subarray(0, 1000)) });
       expect(r.body!.etag.replace(/"/g, '')).toBe(md5hex(content.subarray(0, 1000)));
       expect(ds.stats().operations.UploadPart).toMatchObject({ requests: 3, faults: { error: 2 } });
       expect(events.filter((e) => e.operation === 'UploadPart').map((e) => [e.status, e.willRetry])).toEqual([[503, true], [503, true], [200, false]]);
@@ -157,7 +159,7 @@ describe('ObsClient against devstack', () => {
       ds.setFaults([{ op: 'UploadPart', times: 1, reset: { afterBytes: 10_000 } }]);
       const c = make('obs', false);
       const uploadId = (await c.initiateMultipartUpload({ bucket: 'faults', key: 'k2' })).body!.uploadId;
-      const r = await c.uploadPart({ bucket: 'faults', key: 'k2', uploadId, partNumber: 1, body: { path: file, start: 0, length: PART } });
+      const r = await c.uploadPart({ bucket: 'faults', key: 'k2', uploadId, partNumber: 1, body: { path: file, start: 0, length: PART }, contentMd5: md5b64(content.subarray(0, PART)) });
       expect(r.body!.etag.replace(/"/g, '')).toBe(md5hex(content.subarray(0, PART)));
       const parts = await c.listAllParts({ bucket: 'faults', key: 'k2', uploadId });
       expect(parts).toHaveLength(1);

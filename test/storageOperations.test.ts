@@ -19,7 +19,7 @@ describe('one source for every list', () => {
   const emitted = new Set<StorageOperation>();
 
   beforeAll(async () => {
-    ds = await startDevstack({ buckets: ['ops'], sis: false });
+    ds = await startDevstack({ buckets: ['ops'], sis: false, requireContentMd5: true });
     client = new ObsClient({
       endpoint: ds.obs.endpoint,
       signature: 'v4',

@@ -1,17 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tool } from './helpers/tools.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcribe, toSrt } from '@obsq/speech';
 
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters".
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
-const haveEngine = existsSync(GOFORWARD) && spawnSync('pocketsphinx_continuous', ['-h'], { stdio: 'ignore' }).error === undefined;
-const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 0;
+const engine = tool('pocketsphinx');
+const soxTool = tool('sox');
 
-describe.skipIf(!haveEngine)("transcribe({ engine: 'local' })", () => {
+describe.skipIf(engine.skip)("transcribe({ engine: 'local' })", () => {
+  beforeAll(() => engine.require());
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'obsq-local-'));
@@ -48,7 +49,8 @@ describe.skipIf(!haveEngine)("transcribe({ engine: 'local' })", () => {
     expect(toSrt(result.segments)).toMatch(/^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\ngo forward ten meters\n/);
   });
 
-  it.skipIf(!haveSox)('decodes µ-law WAV to PCM before the engine', async () => {
+  it.skipIf(soxTool.skip)('decodes µ-law WAV to PCM before the engine', async () => {
+    soxTool.require();
     const wav = join(dir, 'goforward-ulaw.wav');
     const sox = spawnSync('sox', ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', GOFORWARD, '-e', 'u-law', wav]);
     expect(sox.status, sox.stderr?.toString()).toBe(0);

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tool } from './helpers/tools.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSisServer, type SisServer } from '@obsq/devstack';
 import { waitFor } from './helpers/waitFor.js';
@@ -11,8 +11,8 @@ import { waitFor } from './helpers/waitFor.js';
 // pocketsphinx-testdata: 16 kHz, 16-bit, mono headerless PCM of "go forward ten meters" (2786 ms).
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const TEXT = 'go forward ten meters';
-const haveSox = spawnSync('sox', ['--version'], { stdio: 'ignore' }).status === 0;
-const haveEngine = existsSync(GOFORWARD) && spawnSync('pocketsphinx_continuous', ['-h'], { stdio: 'ignore' }).error === undefined;
+const soxTool = tool('sox');
+const engine = tool('pocketsphinx');
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(HERE, 'fixtures', 'transcribeMemory.ts');
@@ -25,11 +25,9 @@ const BYTES_PER_MINUTE = 32_000 * 60;
 const FILE_BYTES = MINUTES * BYTES_PER_MINUTE;
 /** The bound on retained buffers: a streaming run holds a few read chunks; loading holds the file. */
 const BOUND = FILE_BYTES / 4;
-/**
- * Looser for rss: under a high allocation rate V8 grows its young generation (a few MiB, whatever
- * the file's length), and malloc keeps freed chunks; a whole-file load still adds the file's size.
- */
-const RSS_BOUND = FILE_BYTES / 2;
+// Only retained buffers are asserted (arrayBuffers after a full GC: a property of the code). rss is
+// logged but not bounded: how far V8's young generation and malloc's free lists grow depends on the
+// machine and on how many test processes share it (a 9.6 MiB bound failed with three at once).
 
 interface FixtureOutput {
   text?: string;
@@ -66,7 +64,8 @@ function runFixture(input: Record<string, unknown>): Promise<FixtureOutput> {
   });
 }
 
-describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', () => {
+describe.skipIf(engine.skip)('transcribing a long file keeps memory bounded', () => {
+  beforeAll(() => engine.require());
   let dir: string;
   let file: string;
   let alaw: string;
@@ -80,7 +79,7 @@ describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', ()
     const minute = Buffer.alloc(BYTES_PER_MINUTE);
     goforward.copy(minute, 20 * 32_000);
     await writeFile(file, Buffer.concat(Array.from({ length: MINUTES }, () => minute)));
-    if (haveSox) {
+    if (soxTool.available) {
       alaw = join(dir, 'ten-minutes-alaw8k.wav');
       const r = spawnSync('sox', ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', file, '-e', 'a-law', '-r', '8000', alaw]);
       expect(r.status, r.stderr?.toString()).toBe(0);
@@ -113,24 +112,22 @@ describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', ()
     const out = await runFixture({ engine: 'prepareAudio', file });
     expect(out.bytes).toBe(FILE_BYTES);
     expect(out.peak.arrayBuffers).toBeGreaterThanOrEqual(FILE_BYTES);
-    expect(out.peak.rss).toBeGreaterThan(RSS_BOUND);
   });
 
   it('local engine: PocketSphinx is fed from the file, retaining < 1/4 of it', async () => {
     const out = await runFixture({ engine: 'local', file });
     expectTenUtterances(out);
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 
-  it.skipIf(!haveSox)('local engine, 8 kHz A-law WAV: decoded and upsampled chunk by chunk on the way', async () => {
+  it.skipIf(soxTool.skip)('local engine, 8 kHz A-law WAV: decoded and upsampled chunk by chunk on the way', async () => {
+    soxTool.require();
     const out = await runFixture({ engine: 'local', file: alaw, property: 'english_8k_common' });
     expect(out.audioFormat).toBe('alaw8k8bit');
     // 8 kHz A-law costs PocketSphinx accuracy on the first utterances (its CMN is still adapting).
     expectTenUtterances(out, false);
     // All at once, the A-law (4.6 MiB), its PCM and the 16 kHz upsampled copy would be held.
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 
   it('SIS: five 2-minute sessions and a resume after a dropped socket read the file frame by frame, retaining < 1/4 of it', async () => {
@@ -141,6 +138,5 @@ describe.skipIf(!haveEngine)('transcribing a long file keeps memory bounded', ()
     expectTenUtterances(out);
     expect(out.sessions).toBeGreaterThanOrEqual(6);
     expect(out.peak.arrayBuffers).toBeLessThan(BOUND);
-    expect(out.peak.rss).toBeLessThan(RSS_BOUND);
   });
 });

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { tool } from './tools.js';
 
 /** Runs `promtool check metrics` on an exposition text. */
 export function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
@@ -13,20 +14,9 @@ export function promtoolCheckMetrics(text: string): Promise<{ code: number | nul
   });
 }
 
-/** Makes sure promtool exists: installs Debian `prometheus` when running as root, else fails. */
+/** Fails with the install command when promtool is missing (scripts/bootstrap.sh installs it; tests never do). */
 export function ensurePromtool(): void {
-  const ok = () => {
-    const r = spawnSync('promtool', ['--version'], { stdio: 'ignore' });
-    return !r.error && r.status === 0;
-  };
-  if (ok()) return;
-  if (process.getuid?.() === 0) {
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=120', 'prometheus'], {
-      stdio: 'ignore',
-    });
-    if (ok()) return;
-  }
-  throw new Error('promtool not found: run scripts/bootstrap.sh (it installs the Debian prometheus package)');
+  tool('promtool').require();
 }
 
 const PROMQL_WORDS = new Set([

@@ -68,6 +68,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     buckets: opts.buckets ?? ['ingest'],
     minPartSize: opts.minPartSize ?? 1024 * 1024,
     faults: opts.faults,
+    // A worker or client that stops sending Content-MD5 fails here, not silently in production.
+    requireContentMd5: true,
     seed: 42,
     sis: opts.sis ? (opts.sis === true ? {} : opts.sis) : false,
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { ValidationError } from '@obsq/shared';
@@ -60,6 +61,16 @@ export function prepareBody(input: BodyInput, contentLength?: number): PreparedB
     };
   }
   throw new ValidationError([{ field: 'body', rule: 'must be a Buffer, string, { path, start, length } or Readable' }]);
+}
+
+/**
+ * Base64 MD5 of an in-memory body (Buffer, Uint8Array, string), for `Content-MD5`; undefined for
+ * file ranges and streams, whose digest the caller computes while it reads them anyway.
+ */
+export function inMemoryMd5(input: BodyInput | undefined): string | undefined {
+  if (typeof input === 'string') return createHash('md5').update(input, 'utf8').digest('base64');
+  if (input instanceof Uint8Array) return createHash('md5').update(input).digest('base64');
+  return undefined;
 }
 
 function checkLength(declared: number | undefined, actual: number): void {

@@ -22,7 +22,7 @@ import type {
   UploadPartBody,
   UploadPartCopyBody,
 } from './bodies.js';
-import { prepareBody, type BodyInput, type PreparedBody } from './bodySource.js';
+import { inMemoryMd5, prepareBody, type BodyInput, type PreparedBody } from './bodySource.js';
 import { buildResult, firstHeader, isFailedResult, noResponseResult, type ResponseHeaders } from './buildResult.js';
 import type { StorageOperation } from './operations.js';
 import { OBS_CLIENT_DEFAULTS, type ObsClientOptions, type StorageRequestEvent } from './obsClientOptions.js';
@@ -238,20 +238,22 @@ export class ObsClient {
 
   /**
    * `PUT /key?partNumber&uploadId`. A file range or buffer body is retried on transport faults;
-   * a Readable is sent once. `contentMd5` (base64) makes the server verify the bytes.
+   * a Readable is sent once. `contentMd5` (base64) makes the server verify the bytes; for an
+   * in-memory body it is computed when not given.
    */
   uploadPart(
     p: { bucket: string; key: string; uploadId: string; partNumber: number; body: BodyInput; contentLength?: number; contentMd5?: string } & CallOptions,
   ): Promise<GetResult<UploadPartBody>> {
     this.check([...bucketIssues(p.bucket), ...keyIssues(p.key), ...uploadIdIssues(p.uploadId), ...partNumberIssues(p.partNumber)]);
     const body = prepareBody(p.body, p.contentLength);
+    const contentMd5 = p.contentMd5 ?? inMemoryMd5(p.body);
     return this.send({
       operation: 'UploadPart',
       method: 'PUT',
       bucket: p.bucket,
       key: p.key,
       query: [['partNumber', String(p.partNumber)], ['uploadId', p.uploadId]],
-      headers: p.contentMd5 ? { 'content-md5': p.contentMd5 } : {},
+      headers: contentMd5 ? { 'content-md5': contentMd5 } : {},
       body,
       signal: p.signal,
       parse: ({ headers }) => {
@@ -552,7 +554,10 @@ export class ObsClient {
     });
   }
 
-  /** `PUT /key` (≤ 5 GB). No body means an empty object. */
+  /**
+   * `PUT /key` (≤ 5 GB). No body means an empty object. `contentMd5` (base64) makes the server
+   * verify the bytes; for an in-memory body it is computed when not given.
+   */
   putObject(
     p: {
       bucket: string;
@@ -568,7 +573,8 @@ export class ObsClient {
   ): Promise<GetResult<PutObjectBody>> {
     this.check([...bucketIssues(p.bucket), ...keyIssues(p.key)]);
     const headers = this.objectHeaders(p);
-    if (p.contentMd5) headers['content-md5'] = p.contentMd5;
+    const contentMd5 = p.contentMd5 ?? inMemoryMd5(p.body ?? Buffer.alloc(0));
+    if (contentMd5) headers['content-md5'] = contentMd5;
     return this.send({
       operation: 'PutObject',
       method: 'PUT',

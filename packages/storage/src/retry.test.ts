@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeGetResult } from '@obsq/shared';
 import { ObsqError } from '@obsq/shared';
-import { backoffDelay, classifyFailure, parseRetryAfter } from './retry.js';
+import { backoffDelay, classifyFailure, lookupRetryRule, parseRetryAfter, retryAfterMsOf } from './retry.js';
 import { StorageError } from './storageError.js';
 
 const result = (status: number, errorCode = '') => makeGetResult({ status, errorCode });
@@ -17,6 +17,14 @@ describe('classifyFailure: results', () => {
     [502, '', true],
     [503, 'SlowDown', true],
     [503, 'ServiceUnavailable', true],
+    [503, '', true], // a bare 503 (proxy or load balancer, no <Error> body) is judged by status alone
+    [503, 'SomethingNew', true],
+    [500, '', true],
+    [501, '', false],
+    [505, '', true],
+    [0, '', true],
+    [300, '', false],
+    [499, '', false],
     [504, '', true],
     [501, 'NotImplemented', false],
     [403, 'SignatureDoesNotMatch', false],
@@ -122,5 +130,157 @@ describe('parseRetryAfter', () => {
     [undefined, undefined],
   ])('%j → %j ms', (value, expected) => {
     expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+});
+
+/*
+ * The retry table pinned row by row, from obs-api.md §4 and §9: a change to the table must change
+ * this list too, on purpose. Reasons are asserted exactly because they end up in logs and in
+ * StorageError.details.reason, where operators read them.
+ */
+describe('STORAGE_RETRY_RULES, row by row', () => {
+  const thrown = (code: string) => Object.assign(new Error(code), { code });
+  const TRANSPORT = [
+    'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH',
+    'EHOSTUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT', 'UND_ERR_RESPONSE_STATUS_CODE', 'OBSQ_NETWORK', 'OBSQ_TIMEOUT', 'TimeoutError',
+  ];
+  const LOCAL = [
+    'ABORT_ERR', 'AbortError', 'UND_ERR_ABORTED', 'OBSQ_ABORTED', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+    'OBSQ_CLOSED', 'UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+    'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'OBSQ_VALIDATION',
+    'OBSQ_SOURCE_CHANGED', 'OBSQ_CONFIG_INVALID',
+  ];
+  const RETRYABLE_SERVER: Array<[string, string]> = [
+    ['SlowDown', 'throttled (SlowDown)'],
+    ['ServiceUnavailable', 'service unavailable'],
+    ['InternalError', 'server internal error'],
+    ['RequestTimeout', 'server timed out reading the request'],
+    ['OperationAborted', 'conflicting operation in progress'],
+    ['IncompleteBody', 'body not fully received'],
+    ['BadDigest', 'Content-MD5 mismatch (corrupted in transit?)'],
+  ];
+  const PERMANENT_SERVER = [
+    'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'NoSuchKey',
+    'NoSuchUpload', 'NoSuchBucket', 'NoSuchVersion', 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall',
+    'EntityTooLarge', 'InvalidArgument', 'InvalidRequest', 'MalformedXML', 'InvalidBucketName',
+    'KeyTooLongError', 'InvalidObjectState', 'PreconditionFailed', 'InvalidRange', 'MethodNotAllowed',
+    'NotImplemented', 'ServiceNotImplemented', 'BucketAlreadyExists', 'BucketNotEmpty', 'MissingContentLength',
+  ];
+
+  it.each(TRANSPORT)('thrown %s is a retryable transport error', (code) => {
+    expect(classifyFailure(thrown(code))).toEqual({ retryable: true, reason: `transport error ${code}` });
+  });
+
+  it.each(LOCAL)('thrown %s is a local error, never retried', (code) => {
+    expect(classifyFailure(thrown(code))).toEqual({ retryable: false, reason: `local error ${code}` });
+  });
+
+  it.each(RETRYABLE_SERVER)('server code %s is retried (%s), whatever the status', (code, reason) => {
+    expect(classifyFailure(result(400, code))).toEqual({ retryable: true, reason });
+    expect(classifyFailure({ ...result(200), errorCode: code })).toEqual({ retryable: true, reason });
+  });
+
+  it.each(PERMANENT_SERVER)('server code %s is permanent, even on a 5xx', (code) => {
+    expect(classifyFailure(result(503, code))).toEqual({ retryable: false, reason: `permanent error ${code}` });
+  });
+
+  it.each([
+    [0, true, 'no response'],
+    [408, true, 'request timeout (408)'],
+    [429, true, 'too many requests (429)'],
+    [500, true, 'server error (500)'],
+    [501, false, 'not implemented (501)'],
+    [502, true, 'bad gateway (502)'],
+    [503, true, 'service unavailable (503)'],
+    [504, true, 'gateway timeout (504)'],
+    [505, true, 'server error (5xx)'],
+    [599, true, 'server error (5xx)'],
+    [300, false, 'client error'],
+    [404, false, 'client error'],
+    [499, false, 'client error'],
+  ] as const)('status %i without a code → retryable %s (%s)', (status, retryable, reason) => {
+    expect(classifyFailure(result(status))).toEqual({ retryable, reason });
+  });
+
+  it('statuses outside every row are not retried', () => {
+    expect(classifyFailure(result(600))).toEqual({ retryable: false, reason: 'unexpected status 600' });
+    expect(classifyFailure(result(199))).toEqual({ retryable: false, reason: 'unexpected status 199' });
+    expect(classifyFailure({ ...result(299), errorCode: 'SomethingNew' })).toEqual({ retryable: true, reason: 'server error (500)' });
+    expect(classifyFailure({ ...result(299), errorCode: '' })).toEqual({ retryable: false, reason: 'not a failure' });
+    expect(classifyFailure(result(300))).toEqual({ retryable: false, reason: 'client error' });
+  });
+});
+
+describe('classifyFailure: edges', () => {
+  it('a thrown value with a result and a status answers by that result; a status-0 result looks at the error', () => {
+    const withResult = Object.assign(new Error('x'), { result: result(404, 'NoSuchKey'), code: 'ECONNRESET' });
+    expect(classifyFailure(withResult)).toEqual({ retryable: false, reason: 'permanent error NoSuchKey' });
+    const noStatus = Object.assign(new Error('x'), { result: result(0, ''), code: 'ENOENT' });
+    expect(classifyFailure(noStatus)).toEqual({ retryable: false, reason: 'local error ENOENT' });
+    expect(classifyFailure(null)).toEqual({ retryable: true, reason: 'unclassified error' });
+    expect(classifyFailure(undefined)).toEqual({ retryable: true, reason: 'unclassified error' });
+  });
+
+  it('looks through at most five causes', () => {
+    let err: unknown = Object.assign(new Error('root'), { code: 'ENOENT' });
+    for (let i = 0; i < 4; i++) err = new Error(`wrap ${i}`, { cause: err });
+    expect(classifyFailure(err)).toEqual({ retryable: false, reason: 'local error ENOENT' });
+    err = new Error('wrap 5', { cause: err });
+    expect(classifyFailure(err)).toEqual({ retryable: true, reason: 'unclassified error' });
+  });
+
+  it('obsq errors say why, by name: permanent or transient', () => {
+    expect(classifyFailure(new ObsqError('OBSQ_SOURCE', 'x', { permanent: true }))).toEqual({ retryable: false, reason: 'OBSQ_SOURCE (permanent)' });
+    expect(classifyFailure(new ObsqError('OBSQ_SOURCE', 'x'))).toEqual({ retryable: true, reason: 'OBSQ_SOURCE (transient)' });
+    // `permanent` on something that is not an obsq error is ignored.
+    expect(classifyFailure(Object.assign(new Error('x'), { code: 'X_OTHER', permanent: true }))).toEqual({ retryable: true, reason: 'unclassified error' });
+    expect(classifyFailure(Object.assign(new Error('x'), { permanent: true }))).toEqual({ retryable: true, reason: 'unclassified error' });
+  });
+
+  it('lookupRetryRule: code rows need the code, status rows the status, an empty row matches nothing', () => {
+    expect(lookupRetryRule(503, undefined)?.reason).toBe('service unavailable (503)');
+    expect(lookupRetryRule(undefined, 'SlowDown')?.reason).toBe('throttled (SlowDown)');
+    expect(lookupRetryRule(undefined, 'Nope')).toBeUndefined();
+    expect(lookupRetryRule(503, 'Nope')?.reason).toBe('service unavailable (503)');
+    expect(lookupRetryRule(503, undefined, [{ retryable: true, reason: 'matches all' }])).toBeUndefined();
+    expect(lookupRetryRule(undefined, undefined, [{ status: [500, 599], retryable: true, reason: 'r' }])).toBeUndefined();
+    expect(lookupRetryRule(500, undefined, [{ status: [500, 599], retryable: true, reason: 'r' }])?.reason).toBe('r');
+    expect(lookupRetryRule(600, undefined, [{ status: [500, 599], retryable: true, reason: 'r' }])).toBeUndefined();
+  });
+});
+
+describe('backoffDelay and Retry-After: edges', () => {
+  it('numeric jitter is clamped to [0, 1]; the random draw scales the jittered share', () => {
+    const d = (jitter: number, r: number) => backoffDelay(1, { baseMs: 1000, maxMs: 10_000, jitter, random: () => r });
+    expect(d(2, 0)).toBe(0);
+    expect(d(-1, 0.5)).toBe(1000);
+    expect(d(0.5, 0.5)).toBe(750);
+    expect(d(1, 0.25)).toBe(250);
+    expect(backoffDelay(0, { baseMs: 100, jitter: 'none' })).toBe(100);
+    expect(backoffDelay(1, { jitter: 'none' })).toBe(200);
+    expect(backoffDelay(20, { jitter: 'none' })).toBe(20_000);
+    expect(backoffDelay(1, { baseMs: 1000, jitter: 'equal', random: () => 0 })).toBe(500);
+    expect(backoffDelay(1, { baseMs: 1000, random: () => 0.5 })).toBe(500);
+  });
+
+  it('a zero or absent Retry-After leaves the delay alone', () => {
+    expect(backoffDelay(1, { baseMs: 100, jitter: 'none', retryAfterMs: 0 })).toBe(100);
+    expect(backoffDelay(1, { baseMs: 100, jitter: 'none', retryAfterMs: 50 })).toBe(100);
+  });
+
+  it('parseRetryAfter refuses digits with trailing junk and dates without letters', () => {
+    const now = Date.parse('2025-07-01T00:00:00Z');
+    expect(parseRetryAfter('12abc', now)).toBeUndefined();
+    expect(parseRetryAfter('abc12', now)).toBeUndefined();
+    expect(parseRetryAfter('2025-07-01', now)).toBeUndefined();
+  });
+
+  it('retryAfterMsOf reads the retry-after header of a result', () => {
+    const now = Date.parse('2025-07-01T00:00:00Z');
+    const r = { header: [['x-other', '9'], ['retry-after', '3']] as Array<[string, string]> };
+    expect(retryAfterMsOf(r, now)).toBe(3000);
+    expect(retryAfterMsOf({ header: [['x-other', '9']] }, now)).toBeUndefined();
+    expect(retryAfterMsOf(undefined, now)).toBeUndefined();
   });
 });

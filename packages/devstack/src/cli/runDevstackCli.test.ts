@@ -24,6 +24,11 @@ describe('devstack CLI flags for the SIS server', () => {
     expect(() => parseDevstackArgs(['--sis-port', 'x'])).toThrow(/--sis-port: must be a non-negative integer/);
   });
 
+  it('--require-content-md5 turns the Content-MD5 requirement on (off by default)', () => {
+    expect(parseDevstackArgs(['--require-content-md5']).requireContentMd5).toBe(true);
+    expect(parseDevstackArgs([]).requireContentMd5).toBeUndefined();
+  });
+
   it('the ready line carries sis{endpoint,region,projectId,ak,sk} by default and none with --no-sis', async () => {
     const on = await readyLine(['--region', 'cn-east-3']);
     expect(on.code).toBe(0);

@@ -18,7 +18,7 @@ export interface DevstackCliIo {
 
 const USAGE =
   'usage: devstack [--obs-port N] [--host H] [--data DIR] [--access-key AK --secret-key SK] ' +
-  '[--buckets a,b] [--min-part-size BYTES] [--region R] [--sis-port N | --no-sis] [--log-level L]\n';
+  '[--buckets a,b] [--min-part-size BYTES] [--require-content-md5] [--region R] [--sis-port N | --no-sis] [--log-level L]\n';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 
@@ -42,6 +42,7 @@ export function parseDevstackArgs(argv: string[]): DevstackOptions & { logLevel:
       'secret-key': { type: 'string' },
       buckets: { type: 'string' },
       'min-part-size': { type: 'string' },
+      'require-content-md5': { type: 'boolean' },
       region: { type: 'string' },
       'sis-port': { type: 'string' },
       'no-sis': { type: 'boolean' },
@@ -65,6 +66,7 @@ export function parseDevstackArgs(argv: string[]): DevstackOptions & { logLevel:
     ...(values['secret-key'] !== undefined ? { secretAccessKey: values['secret-key'] } : {}),
     ...(values.buckets !== undefined ? { buckets: values.buckets.split(',').map((b) => b.trim()).filter(Boolean) } : {}),
     ...(minPartSize !== undefined ? { minPartSize } : {}),
+    ...(values['require-content-md5'] ? { requireContentMd5: true } : {}),
     ...(values.region !== undefined ? { region: values.region } : {}),
     ...(values['no-sis'] ? { sis: false as const } : sisPort !== undefined ? { sis: { port: sisPort } } : {}),
     logLevel: values['log-level'] ?? 'info',

@@ -29,7 +29,7 @@ let ds: Devstack;
 let client: ObsClient;
 
 beforeAll(async () => {
-  ds = await startDevstack({ buckets: ['unit'], seed: 3 });
+  ds = await startDevstack({ buckets: ['unit'], seed: 3, requireContentMd5: true });
   client = new ObsClient({
     endpoint: ds.obs.endpoint,
     region: ds.obs.region,
@@ -59,7 +59,7 @@ describe('admin API', () => {
     const head = await client.headBucket({ bucket: 'unit' });
     expect(head.status).toBe(200);
     const stats = JSON.parse((await raw(ds.obs.port, { method: 'GET', path: '/__devstack/stats' })).body);
-    expect(stats.operations.HeadBucket).toEqual({ requests: 2, faults: { error: 1, latency: 0, reset: 0 } });
+    expect(stats.operations.HeadBucket).toEqual({ requests: 2, faults: { error: 1, latency: 0, reset: 0, tamper: 0 } });
 
     const bad = await raw(ds.obs.port, { method: 'PUT', path: '/__devstack/faults', body: '[{"op":"X","rate":7}]' });
     expect(bad.status).toBe(400);
@@ -69,7 +69,7 @@ describe('admin API', () => {
 
   it('changes minPartSize and the CopyObject limit at runtime', async () => {
     const res = await raw(ds.obs.port, { method: 'PUT', path: '/__devstack/settings', body: JSON.stringify({ minPartSize: 5, copyObjectMaxBytes: 10 }) });
-    expect(JSON.parse(res.body)).toEqual({ minPartSize: 5, copyObjectMaxBytes: 10 });
+    expect(JSON.parse(res.body)).toEqual({ minPartSize: 5, copyObjectMaxBytes: 10, requireContentMd5: true });
     try {
       const init = await client.initiateMultipartUpload({ bucket: 'unit', key: 'small-parts' });
       const uploadId = init.body?.uploadId as string;
@@ -97,7 +97,7 @@ describe('fault injection', () => {
     const body = randomBytes(256 * 1024);
     const put = await client.putObject({ bucket: 'unit', key: 'reset', body });
     expect(put.status).toBe(200);
-    expect(ds.stats().operations.PutObject).toEqual({ requests: 2, faults: { error: 0, latency: 0, reset: 1 } });
+    expect(ds.stats().operations.PutObject).toEqual({ requests: 2, faults: { error: 0, latency: 0, reset: 1, tamper: 0 } });
     const got = await client.getObject({ bucket: 'unit', key: 'reset' });
     const chunks: Buffer[] = [];
     for await (const c of got.body?.response ?? []) chunks.push(c as Buffer);

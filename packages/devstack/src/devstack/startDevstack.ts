@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { coerceError, ValidationError, type ValidationIssue } from '@obsq/shared';
 import { pino, type Logger } from 'pino';
 import { FaultInjector, type FaultSpec, type OperationStats } from '../faults/index.js';
-import { ObsServer, type ObsSettings } from '../obs/index.js';
+import { ObsServer, type ObsSettings, settingsPatchSchema } from '../obs/index.js';
 import { startSisServer, type SisServer, type SisServerOptions } from '../sis/index.js';
 import { FileStore } from '../storage/index.js';
 
@@ -48,6 +48,13 @@ export interface DevstackOptions {
    * @defaultValue 5368709120 (5 GiB)
    */
   copyObjectMaxBytes?: number;
+  /**
+   * Refuse PutObject and UploadPart without `Content-MD5` (400 `InvalidRequest`, as S3 answers when
+   * the header is mandatory). obsq's tests turn it on so a client or worker that stops sending the
+   * header fails; SDK compatibility tests leave it off (the SDKs send no MD5 for plain PUTs).
+   * @defaultValue false
+   */
+  requireContentMd5?: boolean;
   /** Fault rules active from the start; see {@link FaultSpec}. */
   faults?: FaultSpec[];
   /**
@@ -123,7 +130,7 @@ export interface Devstack extends AsyncDisposable {
   resetStats(): void;
   /** Current runtime settings (a copy). */
   settings(): ObsSettings;
-  /** Changes `minPartSize` / `copyObjectMaxBytes` at runtime. */
+  /** Changes `minPartSize` / `copyObjectMaxBytes` / `requireContentMd5` at runtime. */
   configure(patch: Partial<ObsSettings>): ObsSettings;
   /** Stops the servers (destroying open sockets) and removes a temp data dir. Idempotent. */
   close(): Promise<void>;
@@ -135,6 +142,7 @@ const DEFAULTS = {
   region: 'cn-north-4',
   minPartSize: 100 * 1024,
   copyObjectMaxBytes: 5 * 1024 * 1024 * 1024,
+  requireContentMd5: false as boolean,
   seed: 1,
 } satisfies Partial<DevstackOptions>;
 
@@ -154,6 +162,7 @@ function validate(o: typeof DEFAULTS & DevstackOptions): void {
   if (o.obsPort > 65535) issues.push({ field: 'obsPort', rule: 'must be at most 65535' });
   nonNegInt('minPartSize', o.minPartSize);
   nonNegInt('copyObjectMaxBytes', o.copyObjectMaxBytes);
+  if (typeof o.requireContentMd5 !== 'boolean') issues.push({ field: 'requireContentMd5', rule: 'must be a boolean' });
   if (!Number.isInteger(o.seed)) issues.push({ field: 'seed', rule: 'must be an integer' });
   if (!o.region) issues.push({ field: 'region', rule: 'must not be empty' });
   if (o.accessKeyId !== undefined && !/^[\x21-\x7e]+$/.test(o.accessKeyId)) {
@@ -213,7 +222,11 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
   try {
     const store = await FileStore.open(dataDir);
     for (const bucket of o.buckets ?? []) await store.createBucket(bucket);
-    const settings: ObsSettings = { minPartSize: o.minPartSize, copyObjectMaxBytes: o.copyObjectMaxBytes };
+    const settings: ObsSettings = {
+      minPartSize: o.minPartSize,
+      copyObjectMaxBytes: o.copyObjectMaxBytes,
+      requireContentMd5: o.requireContentMd5,
+    };
     const faults = new FaultInjector(o.faults ?? [], o.seed);
     const accessKeyId = o.accessKeyId ?? randomKey(20, ALNUM);
     const secretAccessKey = o.secretAccessKey ?? randomBytes(30).toString('base64');
@@ -276,11 +289,11 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       resetStats: () => faults.resetStats(),
       settings: () => ({ ...settings }),
       configure: (patch) => {
-        const next = { ...settings, ...patch };
-        for (const [field, v] of Object.entries(next)) {
-          if (!Number.isSafeInteger(v) || v < 0) throw new ValidationError([{ field, rule: 'must be a non-negative integer' }]);
+        const parsed = settingsPatchSchema.safeParse(patch);
+        if (!parsed.success) {
+          throw new ValidationError(parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'patch', rule: i.message })));
         }
-        Object.assign(settings, next);
+        Object.assign(settings, parsed.data);
         return { ...settings };
       },
       close,

@@ -49,8 +49,8 @@ describe('FaultInjector', () => {
     expect(inj.decide('UploadPart')).toEqual({ latencyMs: 5 });
     expect(inj.decide('ListParts')).toEqual({ latencyMs: 5 });
     expect(inj.stats()).toEqual({
-      ListParts: { requests: 1, faults: { error: 0, latency: 1, reset: 0 } },
-      UploadPart: { requests: 3, faults: { error: 1, latency: 5, reset: 1 } },
+      ListParts: { requests: 1, faults: { error: 0, latency: 1, reset: 0, tamper: 0 } },
+      UploadPart: { requests: 3, faults: { error: 1, latency: 5, reset: 1, tamper: 0 } },
     });
     inj.resetStats();
     expect(inj.stats()).toEqual({});
@@ -60,6 +60,6 @@ describe('FaultInjector', () => {
     const inj = new FaultInjector();
     expect(() => inj.set([{ op: 'UploadPart', rate: 2, latencyMs: 1 }])).toThrow(/faults\.0\.rate/);
     expect(() => inj.set([{ op: 'UploadPart' }])).toThrow(/at least one of/);
-    expect(() => inj.set([{ op: 'X', error: { status: 503, code: 'SlowDown' }, reset: {} }])).toThrow(/not both/);
+    expect(() => inj.set([{ op: 'X', error: { status: 503, code: 'SlowDown' }, reset: {} }])).toThrow(/at most one of/);
   });
 });

@@ -1,5 +1,5 @@
 import { ValidationError } from '@obsq/shared';
-import { type FaultSpec, faultSpecSchema } from './faultSpec.js';
+import { type FaultSpec, type FaultTamper, faultSpecSchema } from './faultSpec.js';
 import { Prng, deriveSeed } from './prng.js';
 
 /** What the server must do with one request, decided before the operation runs. */
@@ -7,9 +7,11 @@ export interface FaultDecision {
   /** Total added latency in milliseconds (0 when none). */
   latencyMs: number;
   /** Answer with this error instead of running the operation. */
-  error?: { status: number; code: string; message?: string };
+  error?: { status: number; code: string; message?: string; bare?: boolean };
   /** Destroy the socket after this many body bytes. */
   resetAfterBytes?: number;
+  /** Run the operation, but break its data this way (see {@link FaultSpec.tamper}). */
+  tamper?: FaultTamper;
 }
 
 /** Counters for one operation name. */
@@ -17,7 +19,7 @@ export interface OperationStats {
   /** Requests routed to this operation (including those that were then faulted). */
   requests: number;
   /** Injected faults by kind. */
-  faults: { error: number; latency: number; reset: number };
+  faults: { error: number; latency: number; reset: number; tamper: number };
 }
 
 interface ActiveRule {
@@ -80,7 +82,7 @@ export class FaultInjector {
         stats.faults.latency++;
         applied = true;
       }
-      if (decision.error === undefined && decision.resetAfterBytes === undefined) {
+      if (decision.error === undefined && decision.resetAfterBytes === undefined && decision.tamper === undefined) {
         if (spec.error) {
           decision.error = spec.error;
           stats.faults.error++;
@@ -88,6 +90,10 @@ export class FaultInjector {
         } else if (spec.reset) {
           decision.resetAfterBytes = spec.reset.afterBytes ?? 0;
           stats.faults.reset++;
+          applied = true;
+        } else if (spec.tamper) {
+          decision.tamper = spec.tamper;
+          stats.faults.tamper++;
           applied = true;
         }
       }
@@ -113,7 +119,7 @@ export class FaultInjector {
   private statsFor(op: string): OperationStats {
     let s = this.counters.get(op);
     if (!s) {
-      s = { requests: 0, faults: { error: 0, latency: 0, reset: 0 } };
+      s = { requests: 0, faults: { error: 0, latency: 0, reset: 0, tamper: 0 } };
       this.counters.set(op, s);
     }
     return s;

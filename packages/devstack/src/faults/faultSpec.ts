@@ -3,9 +3,10 @@ import { z } from 'zod';
 /**
  * One fault rule. Each request whose operation matches rolls the rule's own seeded PRNG stream;
  * when the roll is below `rate` (and `times` is not used up) the rule fires:
- * latency is added first, then the request is either answered with `error`, cut by `reset`, or
- * (latency only) served normally. When several rules fire for one request, latencies add up and
- * the first rule with `error` or `reset` decides the outcome.
+ * latency is added first, then the request is either answered with `error`, cut by `reset`,
+ * served with its data `tamper`ed, or (latency only) served normally. When several rules fire for
+ * one request, latencies add up and the first rule with `error`, `reset` or `tamper` decides the
+ * outcome.
  */
 export interface FaultSpec {
   /** Operation name (`UploadPart`, `CompleteMultipartUpload`, `UploadPartCopy`, ...) or `*` for all. */
@@ -30,6 +31,12 @@ export interface FaultSpec {
     code: string;
     /** @defaultValue a generic message for the code */
     message?: string;
+    /**
+     * Answer with the status only: an empty body and no error code, as a load balancer or proxy
+     * in front of the store does (`code` is then only used in the devstack's counters and logs).
+     * @defaultValue false
+     */
+    bare?: boolean;
   };
   /**
    * Destroy the socket after reading `afterBytes` bytes of the request body (or at once when the
@@ -39,7 +46,22 @@ export interface FaultSpec {
     /** @defaultValue 0 */
     afterBytes?: number;
   };
+  /**
+   * Serve the request but break the data it carries, so a test can see an integrity check fire:
+   * - `wrong-etag`: the operation runs normally but answers with an ETag that is not the stored
+   *   object's or part's (UploadPart, PutObject, CompleteMultipartUpload, UploadPartCopy, CopyObject;
+   *   a multipart ETag keeps its `-N` form).
+   * - `corrupt-body`: one byte of the request body is flipped as it arrives, before the server
+   *   checks Content-MD5 and stores it (UploadPart, PutObject): corruption in transit.
+   */
+  tamper?: FaultTamper;
 }
+
+/** Kinds of {@link FaultSpec.tamper}. */
+export type FaultTamper = 'wrong-etag' | 'corrupt-body';
+
+/** Every {@link FaultTamper}, for schemas and docs. */
+export const FAULT_TAMPERS = ['wrong-etag', 'corrupt-body'] as const satisfies readonly FaultTamper[];
 
 /** Schema of {@link FaultSpec}, used for the admin API and for `startDevstack` options. */
 export const faultSpecSchema = z
@@ -53,12 +75,16 @@ export const faultSpecSchema = z
         status: z.number().int().min(300).max(599),
         code: z.string().min(1),
         message: z.string().optional(),
+        bare: z.boolean().optional(),
       })
       .optional(),
     reset: z.object({ afterBytes: z.number().int().nonnegative().optional() }).optional(),
+    tamper: z.enum(FAULT_TAMPERS).optional(),
   })
   .strict()
-  .refine((f) => !(f.error && f.reset), { message: 'a fault has either error or reset, not both' })
-  .refine((f) => f.error || f.reset || f.latencyMs !== undefined, {
-    message: 'a fault needs at least one of error, reset, latencyMs',
+  .refine((f) => [f.error, f.reset, f.tamper].filter((x) => x !== undefined).length <= 1, {
+    message: 'a fault has at most one of error, reset, tamper',
+  })
+  .refine((f) => f.error || f.reset || f.tamper || f.latencyMs !== undefined, {
+    message: 'a fault needs at least one of error, reset, tamper, latencyMs',
   });

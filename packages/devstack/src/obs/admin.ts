@@ -13,11 +13,12 @@ const faultsBody = z.union([
   z.object({ faults: z.array(z.unknown()), seed: z.number().int().optional() }).strict(),
 ]);
 
-/** Runtime settings schema: sizes in bytes. */
+/** Runtime settings schema (see `ObsSettings`): sizes in bytes. */
 export const settingsPatchSchema = z
   .object({
     minPartSize: z.number().int().nonnegative().optional(),
     copyObjectMaxBytes: z.number().int().nonnegative().optional(),
+    requireContentMd5: z.boolean().optional(),
   })
   .strict();
 
@@ -42,11 +43,11 @@ function issues(err: z.ZodError): ValidationError {
 
 /**
  * Unauthenticated admin API for tests (devstack port only, never signed):
- * - `GET /__devstack/stats` → `{ operations: { UploadPart: { requests, faults: { error, latency, reset } } } }`
+ * - `GET /__devstack/stats` → `{ operations: { UploadPart: { requests, faults: { error, latency, reset, tamper } } } }`
  * - `DELETE /__devstack/stats` zeroes the counters
  * - `GET /__devstack/faults` → `{ seed, faults }`
  * - `PUT /__devstack/faults` with `[FaultSpec...]` or `{ faults: [...], seed?: n }` replaces the rules
- * - `GET /__devstack/settings`, `PUT /__devstack/settings` with `{ minPartSize?, copyObjectMaxBytes? }`
+ * - `GET /__devstack/settings`, `PUT /__devstack/settings` with `{ minPartSize?, copyObjectMaxBytes?, requireContentMd5? }`
  * Bad JSON answers 400 `{ error, issues }`.
  */
 export async function handleAdmin(

@@ -96,6 +96,12 @@ export class ObsServer {
         await resetAfter(ctx, decision.resetAfterBytes);
         return;
       }
+      if (decision.error?.bare) {
+        await drainBody(ctx);
+        res.writeHead(decision.error.status, { 'content-length': '0' });
+        res.end();
+        return;
+      }
       if (decision.error) {
         const { status, code, message } = decision.error;
         throw new S3Error({ code, status }, message ?? defaultMessageFor(code));
@@ -107,6 +113,7 @@ export class ObsServer {
         settings: this.opts.settings,
         region: this.opts.auth.region,
         auth,
+        ...(decision.tamper !== undefined ? { tamper: decision.tamper } : {}),
       });
     } catch (err) {
       // req.destroyed is no signal here: a fully read request is auto-destroyed; the socket tells.

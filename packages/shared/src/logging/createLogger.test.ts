@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, flushLogger } from './createLogger.js';
 import { jobLogger } from './jobLogger.js';
+import { REDACT_LIMITS, redactDeep } from './redactDeep.js';
 import { redactUrl } from './redactUrl.js';
 
 function capture() {
@@ -24,7 +25,7 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ service: 'obsq-test', version: '1.2.3', msg: 'failed', err: { type: 'Error', message: 'boom' } });
   });
 
-  it('redacts secrets by key at any of the first three levels, and auth headers', () => {
+  it('redacts secrets by key, and auth headers', () => {
     const { logger, lines } = capture();
     logger.info(
       {
@@ -43,6 +44,59 @@ describe('createLogger', () => {
       expect(text).not.toContain(`"${s}`);
     }
     expect(text).toContain('https://obs.example.com');
+  });
+
+  it('redacts secrets at any depth, in arrays and in error properties', () => {
+    const { logger, lines, json } = capture();
+    const deep = { a: { b: { c: { secretAccessKey: 'DEEP1' } } } };
+    const err = Object.assign(new Error('upload failed'), {
+      request: { headers: { Authorization: 'OBS AK:DEEP5' } },
+      cause: Object.assign(new Error('inner'), { config: { obs: { SecretAccessKey: 'DEEP6' } } }),
+    });
+    logger.info(
+      {
+        deep,
+        list: [{ sk: 'DEEP2' }, [{ nested: { password: 'DEEP3' } }], 'plain'],
+        l1: { l2: { l3: { l4: { l5: { l6: { l7: { l8: { token: 'DEEP4' } } } } } } } },
+        err,
+      },
+      'deep',
+    );
+    const text = lines.join('\n');
+    for (const s of ['DEEP1', 'DEEP2', 'DEEP3', 'DEEP4', 'DEEP5', 'DEEP6']) expect(text).not.toContain(s);
+    const [line] = json();
+    expect(line?.['deep']).toEqual({ a: { b: { c: { secretAccessKey: '[REDACTED]' } } } });
+    expect(line?.['list']).toEqual([{ sk: '[REDACTED]' }, [{ nested: { password: '[REDACTED]' } }], 'plain']);
+    expect(line?.['err']).toMatchObject({ type: 'Error', message: 'upload failed: inner', request: { headers: { Authorization: '[REDACTED]' } } });
+    // The caller's objects are untouched.
+    expect(deep.a.b.c.secretAccessKey).toBe('DEEP1');
+    expect((err as unknown as { request: { headers: { Authorization: string } } }).request.headers.Authorization).toBe('OBS AK:DEEP5');
+  });
+
+  it('stays bounded: cycles, very deep and very wide values neither crash nor leak', () => {
+    const { logger, lines, json } = capture();
+    const cyclic: Record<string, unknown> = { name: 'loop', secretAccessKey: 'CYC1' };
+    cyclic['self'] = cyclic;
+    cyclic['list'] = [cyclic, { ak: 'CYC2' }];
+    let deep: Record<string, unknown> = { secretAccessKey: 'TOO-DEEP' };
+    for (let i = 0; i < REDACT_LIMITS.maxDepth + 10; i++) deep = { next: deep };
+    const wide = Array.from({ length: REDACT_LIMITS.maxNodes + 10 }, (_, i) => ({ i, token: `WIDE${i}` }));
+    const big = Buffer.alloc(1024 * 1024, 1);
+    const t0 = performance.now();
+    logger.info({ cyclic, deep, wide, big: { bytes: big } }, 'bounded');
+    const ms = performance.now() - t0;
+    const text = lines.join('\n');
+    for (const s of ['CYC1', 'CYC2', 'TOO-DEEP', 'WIDE1"', `WIDE${REDACT_LIMITS.maxNodes + 5}`]) expect(text).not.toContain(s);
+    expect(text).toContain('[Circular]');
+    expect(text).toContain('[Truncated]');
+    expect(json()[0]?.['msg']).toBe('bounded');
+    // Generous on any machine: the walk is linear and capped, the 1 MiB buffer is not walked.
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('redactDeep returns the same object when there is nothing to redact', () => {
+    const clean = { a: [1, { b: 'x' }], when: new Date(0), bytes: Buffer.from('abc') };
+    expect(redactDeep(clean)).toBe(clean);
   });
 
   it('strips signatures and credentials from url fields, without touching the caller object', () => {

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { redactDeep } from './redactDeep.js';
 import { redactUrl } from './redactUrl.js';
 
 /** pino level names, `silent` included. */
@@ -24,62 +25,10 @@ export interface CreateLoggerOptions {
   destination?: pino.DestinationStream | number;
 }
 
-const SECRET_KEYS = [
-  'secretAccessKey',
-  'accessKeyId',
-  'securityToken',
-  'sk',
-  'ak',
-  'token',
-  'password',
-  'signature',
-  'authorization',
-  'Authorization',
-  '["x-auth-token"]',
-  '["x-amz-security-token"]',
-  '["x-obs-security-token"]',
-];
-
-function at(prefix: string, key: string): string {
-  return key.startsWith('[') ? `${prefix}${key}` : `${prefix}.${key}`;
-}
-
-/**
- * Paths pino blanks. pino has no recursive wildcard, so each secret key is listed at the top level and
- * one and two levels down (`{ config: { obs: { secretAccessKey } } }` is covered).
- */
-export const REDACT_PATHS: readonly string[] = [
-  ...SECRET_KEYS.flatMap((k) => [k.startsWith('[') ? `headers${k}` : k, at('*', k), at('*.*', k)]),
-  'req.headers.authorization',
-  'headers.authorization',
-];
-
-const URL_KEY = /url|href|uri$|endpoint/i;
-const MAX_DEPTH = 4;
-
-/** Copy-on-write walk that runs {@link redactUrl} over every string under a url-like key. */
-function redactUrls(value: unknown, depth: number, urlKey: boolean): unknown {
-  if (typeof value === 'string') return urlKey ? redactUrl(value) : value;
-  if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null || value instanceof Error) return value;
-  if (Array.isArray(value)) {
-    const out = value.map((v) => redactUrls(v, depth + 1, urlKey));
-    return out.some((v, i) => v !== value[i]) ? out : value;
-  }
-  let copy: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const next = redactUrls(v, depth + 1, URL_KEY.test(k));
-    if (next !== v) {
-      copy ??= { ...(value as Record<string, unknown>) };
-      copy[k] = next;
-    }
-  }
-  return copy ?? value;
-}
-
 /**
  * Creates the service's root logger (call once, in `main`): JSON lines with `service` and `version`,
- * errors under `err`, secrets redacted by key (see {@link REDACT_PATHS}) and signed-URL parameters
- * blanked in any `url`-like field.
+ * errors under `err`, secrets redacted by key at any depth (see {@link redactDeep}; pino's redact
+ * paths have no recursive wildcard) and signed-URL parameters blanked in any `url`-like field.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const destination =
@@ -88,10 +37,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     {
       level: options.level ?? 'info',
       base: { service: options.service, version: options.version },
-      redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
       serializers: { err: pino.stdSerializers.err, url: (u: unknown) => (typeof u === 'string' ? redactUrl(u) : u) },
       formatters: {
-        log: (obj) => redactUrls(obj, 0, false) as Record<string, unknown>,
+        log: (obj) => redactDeep(obj),
       },
     },
     destination,

@@ -1,3 +1,4 @@
 export * from './createLogger.js';
 export * from './jobLogger.js';
 export * from './redactUrl.js';
+export * from './redactDeep.js';

@@ -128,9 +128,13 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   }
   const bare = etag.replace(/"/g, '');
   if (expectedEtag && /-\d+$/.test(bare) && bare !== expectedEtag) {
-    throw new ObsqError('OBSQ_STORAGE', `completed object's ETag ${bare} is not the multipart ETag of the parts sent (${expectedEtag})`, {
-      permanent: true,
-    });
+    // Complete already consumed the upload, so there is nothing left to abort: the object stays for
+    // an operator to inspect, and the record says it does not match.
+    throw new ObsqError(
+      'OBSQ_STORAGE',
+      `completed object's ETag ${bare} is not the multipart ETag of the parts sent (${expectedEtag}): the stored object does not match the source; verify or re-upload it`,
+      { permanent: true },
+    );
   }
   ctx.logger.info({ parts: parts.length, size, path }, 'multipart upload completed');
   if (data.kind === 'copy') return copyRecord(ctx, completed, head, parts.length) as unknown as GetResult<CompleteRecordBody>;

@@ -42,6 +42,8 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
     body = { path, start: data.offset, length: data.size };
   } else {
     const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
+    // Counted per read: a part fetched again on a retry crossed the network again.
+    ctx.metrics.bytes('upload-part', 'downloaded', fetched.body.length);
     md5 = fetched.md5;
     body = fetched.body;
   }

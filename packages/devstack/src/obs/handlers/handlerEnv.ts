@@ -1,3 +1,4 @@
+import type { FaultTamper } from '../../faults/index.js';
 import type { FileStore } from '../../storage/index.js';
 import type { RequestContext } from '../requestContext.js';
 import type { AuthOutcome } from '../verifyAuth.js';
@@ -14,6 +15,14 @@ export interface ObsSettings {
    * @defaultValue 5368709120 (5 GiB)
    */
   copyObjectMaxBytes: number;
+  /**
+   * Refuse a PutObject or UploadPart that carries no `Content-MD5` with 400 `InvalidRequest`
+   * ("Missing required header for this request: Content-MD5."), as S3 does where the header is
+   * mandatory (and OBS for its MD5-guarded operations). On in obsq's own tests, so a client or
+   * worker that stops sending the header is caught.
+   * @defaultValue false
+   */
+  requireContentMd5: boolean;
 }
 
 /** What a handler gets besides the request. */
@@ -22,6 +31,8 @@ export interface HandlerEnv {
   settings: ObsSettings;
   region: string;
   auth: AuthOutcome;
+  /** An injected fault that breaks this request's data (see `FaultSpec.tamper`). */
+  tamper?: FaultTamper;
 }
 
 /** One operation's implementation. */

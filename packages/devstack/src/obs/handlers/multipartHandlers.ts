@@ -9,6 +9,7 @@ import type { XmlNode } from '../xml.js';
 import { intParam, OWNER_ID } from './bucketHandlers.js';
 import { type Handler, MAX_SINGLE_UPLOAD_BYTES } from './handlerEnv.js';
 import {
+  answeredEtag,
   attributesFromRequest,
   copySourceConditions,
   evaluateConditions,
@@ -45,18 +46,19 @@ export const initiateMultipartUpload: Handler = async (ctx, { store }) => {
   ]);
 };
 
-export const uploadPart: Handler = async (ctx, { store, auth }) => {
+export const uploadPart: Handler = async (ctx, env) => {
+  const { store } = env;
   const { bucket, key } = target(ctx);
   const uploadId = uploadIdOf(ctx);
   const partNumber = partNumberOf(ctx);
   store.getUpload(bucket, key, uploadId);
-  const { body, limits } = requestBody(ctx, auth, MAX_SINGLE_UPLOAD_BYTES);
+  const { body, limits } = requestBody(ctx, env, MAX_SINGLE_UPLOAD_BYTES);
   const part = await store.uploadPart(bucket, key, uploadId, partNumber, body, limits);
   ctx.bodyDone = true;
-  sendEmpty(ctx, 200, { etag: quoted(part.etag) });
+  sendEmpty(ctx, 200, { etag: quoted(answeredEtag(part.etag, env)) });
 };
 
-export const uploadPartCopy: Handler = async (ctx, { store }) => {
+export const uploadPartCopy: Handler = async (ctx, { store, tamper }) => {
   const { bucket, key } = target(ctx);
   await drainBody(ctx);
   const uploadId = uploadIdOf(ctx);
@@ -71,7 +73,7 @@ export const uploadPartCopy: Handler = async (ctx, { store }) => {
     if (length > MAX_SINGLE_UPLOAD_BYTES) throw new S3Error('InvalidRequest', 'The specified copy range is larger than 5 GiB.');
     return range;
   });
-  sendXml(ctx, 200, 'CopyPartResult', [['LastModified', part.lastModified], ['ETag', quoted(part.etag)]], {
+  sendXml(ctx, 200, 'CopyPartResult', [['LastModified', part.lastModified], ['ETag', quoted(answeredEtag(part.etag, { tamper }))]], {
     [`${ctx.prefix}copy-source-version-id`]: source.versionId,
   });
 };
@@ -91,7 +93,7 @@ export function parseCompleteBody(xml: Buffer | string): CompletePart[] {
   });
 }
 
-export const completeMultipartUpload: Handler = async (ctx, { store, settings, auth }) => {
+export const completeMultipartUpload: Handler = async (ctx, { store, settings, auth, tamper }) => {
   const { bucket, key } = target(ctx);
   const uploadId = uploadIdOf(ctx);
   const body = await readXmlBody(ctx, auth);
@@ -106,7 +108,7 @@ export const completeMultipartUpload: Handler = async (ctx, { store, settings, a
     ctx,
     200,
     'CompleteMultipartUploadResult',
-    [['Location', location], ['Bucket', bucket], ['Key', key], ['ETag', quoted(meta.etag)]],
+    [['Location', location], ['Bucket', bucket], ['Key', key], ['ETag', quoted(answeredEtag(meta.etag, { tamper }))]],
     { [`${ctx.prefix}version-id`]: meta.versionId },
   );
 };

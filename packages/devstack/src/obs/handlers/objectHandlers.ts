@@ -5,6 +5,7 @@ import { drainBody, sendEmpty, sendXml } from '../responses.js';
 import type { RequestContext } from '../requestContext.js';
 import { type Handler, MAX_SINGLE_UPLOAD_BYTES } from './handlerEnv.js';
 import {
+  answeredEtag,
   attributesFromRequest,
   type Conditions,
   copySourceConditions,
@@ -35,13 +36,14 @@ const RESPONSE_OVERRIDES = [
   'content-encoding',
 ] as const;
 
-export const putObject: Handler = async (ctx, { store, auth }) => {
+export const putObject: Handler = async (ctx, env) => {
+  const { store } = env;
   const { bucket, key } = target(ctx);
   store.headBucket(bucket);
-  const { body, limits } = requestBody(ctx, auth, MAX_SINGLE_UPLOAD_BYTES);
+  const { body, limits } = requestBody(ctx, env, MAX_SINGLE_UPLOAD_BYTES);
   const meta = await store.putObject(bucket, key, body, attributesFromRequest(ctx), limits);
   ctx.bodyDone = true;
-  sendEmpty(ctx, 200, { etag: quoted(meta.etag), [`${ctx.prefix}version-id`]: meta.versionId });
+  sendEmpty(ctx, 200, { etag: quoted(answeredEtag(meta.etag, env)), [`${ctx.prefix}version-id`]: meta.versionId });
 };
 
 export const headObject: Handler = async (ctx, { store }) => {
@@ -109,7 +111,7 @@ export const deleteObject: Handler = async (ctx, { store }) => {
   sendEmpty(ctx, 204);
 };
 
-export const copyObject: Handler = async (ctx, { store, settings }) => {
+export const copyObject: Handler = async (ctx, { store, settings, tamper }) => {
   const { bucket, key } = target(ctx);
   await drainBody(ctx);
   const src = parseCopySource(ctx.ext('copy-source') as string);
@@ -138,7 +140,7 @@ export const copyObject: Handler = async (ctx, { store, settings }) => {
       }
     },
   );
-  sendXml(ctx, 200, 'CopyObjectResult', [['LastModified', meta.lastModified], ['ETag', quoted(meta.etag)]], {
+  sendXml(ctx, 200, 'CopyObjectResult', [['LastModified', meta.lastModified], ['ETag', quoted(answeredEtag(meta.etag, { tamper }))]], {
     [`${ctx.prefix}version-id`]: meta.versionId,
     [`${ctx.prefix}copy-source-version-id`]: source.versionId,
     ...(meta.storageClass !== 'STANDARD' ? { [`${ctx.prefix}storage-class`]: meta.storageClass } : {}),

@@ -1,4 +1,4 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { S3Error } from '../../errors/index.js';
 import {
   normaliseEtag,
@@ -9,7 +9,7 @@ import {
 } from '../../storage/index.js';
 import { AwsChunkedDecoder } from '../awsChunked.js';
 import type { RequestContext } from '../requestContext.js';
-import type { AuthOutcome } from '../verifyAuth.js';
+import type { HandlerEnv } from './handlerEnv.js';
 
 const STORED: StoredHeaderName[] = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 
@@ -46,6 +46,33 @@ export function attributesFromRequest(ctx: RequestContext): ObjectAttributes {
 /** `"etag"`. */
 export function quoted(etag: string): string {
   return `"${etag}"`;
+}
+
+/**
+ * The ETag to answer with: the real one, or under a `wrong-etag` fault one that differs in its
+ * first hex digit (a multipart ETag keeps its `-N` suffix, so only a content check can tell).
+ */
+export function answeredEtag(etag: string, env: Pick<HandlerEnv, 'tamper'>): string {
+  if (env.tamper !== 'wrong-etag' || etag.length === 0) return etag;
+  const first = Number.parseInt(etag[0]!, 16);
+  return `${((Number.isNaN(first) ? 0 : first + 1) % 16).toString(16)}${etag.slice(1)}`;
+}
+
+/** Flips every bit of the first body byte as it passes: corruption in transit. */
+function corruptFirstByte(): Transform {
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (!done && chunk.length > 0) {
+        done = true;
+        const copy = Buffer.from(chunk);
+        copy[0] = copy[0]! ^ 0xff;
+        cb(null, copy);
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
 }
 
 /** Headers describing an object on GET/HEAD, in the request's dialect. */
@@ -162,17 +189,29 @@ export function parseCopySource(value: string): CopySource {
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), ...(versionId ? { versionId } : {}) };
 }
 
+/** What S3 answers when a required Content-MD5 is absent. */
+export function missingContentMd5(): S3Error {
+  return new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5.');
+}
+
 /**
  * The request body as payload bytes, with the checks the store applies while it streams:
- * aws-chunked framing removed, Content-MD5, a signed hex SHA-256 and the exact length.
+ * aws-chunked framing removed, Content-MD5 (refused when absent under `requireContentMd5`), a
+ * signed hex SHA-256 and the exact length. A `corrupt-body` fault flips a byte before those checks.
  */
-export function requestBody(ctx: RequestContext, auth: AuthOutcome, maxBytes: number): { body: Readable; limits: WriteLimits } {
+export function requestBody(
+  ctx: RequestContext,
+  env: Pick<HandlerEnv, 'auth' | 'settings' | 'tamper'>,
+  maxBytes: number,
+): { body: Readable; limits: WriteLimits } {
+  const { auth } = env;
   const h = ctx.headers;
   if (h['content-length'] === undefined && h['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   const chunked = (h['content-encoding'] ?? '').split(',').some((v) => v.trim() === 'aws-chunked') ||
     (h['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
   const limits: WriteLimits = { maxBytes };
   if (h['content-md5'] !== undefined) limits.contentMd5 = h['content-md5'];
+  else if (env.settings.requireContentMd5) throw missingContentMd5();
   if (auth.payloadHash !== undefined && /^[0-9a-fA-F]{64}$/.test(auth.payloadHash)) limits.sha256 = auth.payloadHash;
   const declared = chunked ? h['x-amz-decoded-content-length'] : h['content-length'];
   if (declared !== undefined) {
@@ -182,6 +221,7 @@ export function requestBody(ctx: RequestContext, auth: AuthOutcome, maxBytes: nu
     limits.length = n;
   }
   // pipeline() (not pipe) so a client abort also fails the decoder and the store's write.
-  const body = chunked ? pipeline(ctx.req, new AwsChunkedDecoder(), () => undefined) : ctx.req;
+  let body: Readable = chunked ? pipeline(ctx.req, new AwsChunkedDecoder(), () => undefined) : ctx.req;
+  if (env.tamper === 'corrupt-body') body = pipeline(body, corruptFirstByte(), () => undefined);
   return { body, limits };
 }

@@ -1,0 +1,192 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadWorkerConfig } from '@obsq/shared';
+import { multipartEtag, startWorkerService, type WorkerService } from '@obsq/worker';
+import { sha256File, sha256Object, startStack, type Stack } from './helpers/stack.js';
+
+/*
+ * Issue 14: each integrity check is shown to fire. The worker runs in this process (so mutation
+ * testing can reach its code) against a devstack that requires Content-MD5, with faults that
+ * corrupt bytes or lie about ETags.
+ */
+
+const KiB = 1024;
+const PART = 100 * KiB;
+const logger = pino({ level: 'silent' });
+
+let stack: Stack;
+let service: WorkerService;
+
+beforeAll(async () => {
+  stack = await startStack({ minPartSize: PART });
+  const config = loadWorkerConfig({ ...stack.env, OBSQ_METRICS_HOST: '127.0.0.1', OBSQ_METRICS_PORT: '0' });
+  service = await startWorkerService(config, { logger });
+}, 60_000);
+
+afterAll(async () => {
+  await service?.close();
+  await stack?.close();
+});
+
+beforeEach(() => {
+  stack.devstack.setFaults([]);
+  stack.devstack.resetStats();
+});
+
+const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+async function sourceFile(name: string, size: number): Promise<{ path: string; bytes: Buffer }> {
+  const path = join(stack.dir, name);
+  const bytes = randomBytes(size);
+  await writeFile(path, bytes);
+  return { path, bytes };
+}
+
+function partMd5s(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let o = 0; o < bytes.length; o += PART) out.push(md5hex(bytes.subarray(o, o + PART)));
+  return out;
+}
+
+/** Records in the results stream for this job id, and for its children. */
+async function streamRecords(jobId: string): Promise<{ own: number; children: Map<string, number> }> {
+  const entries = await stack.producerRedis.xrange(stack.producer.results.streamKey, '-', '+');
+  const children = new Map<string, number>();
+  let own = 0;
+  for (const [, f] of entries) {
+    const field = (name: string) => f[f.indexOf(name) + 1];
+    if (field('jobId') === jobId) own++;
+    if (field('parentId') === jobId) children.set(field('jobId')!, (children.get(field('jobId')!) ?? 0) + 1);
+  }
+  return { own, children };
+}
+
+async function expectUploadGone(key: string, uploadId: string): Promise<void> {
+  const err = await stack.storage.listAllParts({ bucket: 'ingest', key, uploadId }).then(() => undefined, (e: unknown) => e);
+  expect((err as { result?: { errorCode?: string } } | undefined)?.result?.errorCode).toBe('NoSuchUpload');
+}
+
+describe('issue 14: integrity checks fire', () => {
+  it('every part is sent with Content-MD5 (the devstack refuses a part without it)', async () => {
+    expect(stack.devstack.settings().requireContentMd5).toBe(true);
+    const { path, bytes } = await sourceFile('md5.bin', 2 * PART + 123);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'md5.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult<{ etag: string }>(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.errorMessage).toBe('');
+    expect(rec.result.status).toBe(200);
+    expect(rec.result.body!.etag.replace(/"/g, '')).toBe(multipartEtag(partMd5s(bytes)));
+    expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(3);
+    const part2 = await stack.producer.getResult<{ md5: string; size: number; partNumber: number; etag: string }>(`${enq.jobId}-part-2`);
+    expect(part2?.result.body).toEqual({ partNumber: 2, size: PART, md5: md5hex(bytes.subarray(PART, 2 * PART)), etag: `"${md5hex(bytes.subarray(PART, 2 * PART))}"` });
+    const records = await streamRecords(enq.jobId);
+    expect(records.own).toBe(1);
+    expect([...records.children.values()]).toEqual([1, 1, 1]);
+  });
+
+  it('a part corrupted in transit is refused (BadDigest), sent again, and the object is intact', async () => {
+    stack.devstack.setFaults([{ op: 'UploadPart', times: 1, tamper: 'corrupt-body' }]);
+    const { path } = await sourceFile('corrupt.bin', 2 * PART);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'corrupt.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(200);
+    const stats = stack.devstack.stats().operations.UploadPart!;
+    expect(stats.faults.tamper).toBe(1);
+    expect(stats.requests).toBe(3);
+    expect(await sha256Object(stack.storage, 'ingest', 'corrupt.bin')).toBe(await sha256File(path));
+  });
+
+  it('a wrong part ETag makes Complete fail with InvalidPart: the record says so and the upload is aborted', async () => {
+    stack.devstack.setFaults([{ op: 'UploadPart', times: 1, tamper: 'wrong-etag' }]);
+    const { path } = await sourceFile('wrong-part.bin', 2 * PART);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'wrong-part.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(400);
+    expect(rec.result.errorCode).toBe('InvalidPart');
+    expect(rec.attempts).toBe(1);
+    await expectUploadGone('wrong-part.bin', enq.uploadId);
+    await expect(stack.storage.headObject({ bucket: 'ingest', key: 'wrong-part.bin' })).rejects.toMatchObject({ result: { status: 404 } });
+    expect((await streamRecords(enq.jobId)).own).toBe(1);
+  });
+
+  it('a wrong final ETag is caught by complete-multipart: the record names both ETags, no upload is left', async () => {
+    stack.devstack.setFaults([{ op: 'CompleteMultipartUpload', tamper: 'wrong-etag' }]);
+    const { path, bytes } = await sourceFile('wrong-final.bin', 2 * PART + 7);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'wrong-final.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    const expected = multipartEtag(partMd5s(bytes));
+    expect(rec.result.status).toBe(0);
+    expect(rec.result.errorCode).toBe('OBSQ_STORAGE');
+    expect(rec.result.errorMessage).toMatch(new RegExp(`ETag [0-9a-f]{32}-3 is not the multipart ETag of the parts sent \\(${expected}\\)`));
+    expect(rec.result.errorMessage).toContain('does not match the source');
+    // A permanent failure: one attempt, one record, and the upload is not left open.
+    expect(rec.attempts).toBe(1);
+    expect(stack.devstack.stats().operations.CompleteMultipartUpload!.requests).toBe(1);
+    await expectUploadGone('wrong-final.bin', enq.uploadId);
+    expect((await streamRecords(enq.jobId)).own).toBe(1);
+  });
+
+  it('a bare 503 (no error code) is retried, by the client and then by the job, and the upload completes', async () => {
+    stack.devstack.setFaults([{ op: 'UploadPart', times: 3, error: { status: 503, code: 'ProxyBusy', bare: true } }]);
+    const { path } = await sourceFile('bare503.bin', 50 * KiB);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'bare503.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(200);
+    const stats = stack.devstack.stats().operations.UploadPart!;
+    expect(stats.faults.error).toBe(3);
+    expect(stats.requests).toBe(4);
+    // The client tries three times per attempt, so the third 503 ended the job's first attempt.
+    const part = await stack.producer.getResult(`${enq.jobId}-part-1`);
+    expect(part?.attempts).toBe(2);
+    expect(await sha256Object(stack.storage, 'ingest', 'bare503.bin')).toBe(await sha256File(path));
+  });
+
+  it('parts read from a URL count in obsq_downloaded_bytes_total, each read once more on a retry', async () => {
+    const { path, bytes } = await sourceFile('served.bin', 2 * PART + 10);
+    const server: Server = createServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (!m) {
+        res.writeHead(200, { etag: '"v1"', 'content-length': bytes.length, 'accept-ranges': 'bytes' });
+        res.end(req.method === 'HEAD' ? undefined : bytes);
+        return;
+      }
+      const start = Number(m[1]);
+      const end = Math.min(Number(m[2]), bytes.length - 1);
+      res.writeHead(206, { etag: '"v1"', 'content-range': `bytes ${start}-${end}/${bytes.length}`, 'content-length': end - start + 1 });
+      createReadStream(path, { start, end }).pipe(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/served.bin`;
+    const downloaded = async () =>
+      (await service.registry.getSingleMetric('obsq_downloaded_bytes_total')!.get()).values.find((v) => v.labels.queue === 'upload-part')?.value ?? 0;
+    try {
+      const before = await downloaded();
+      const enq = await stack.producer.enqueueUpload({ source: { kind: 'url', url }, bucket: 'ingest', key: 'from-url.bin', partSize: PART });
+      const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+      expect(rec.result.status).toBe(200);
+      expect((await downloaded()) - before).toBe(bytes.length);
+      expect(await sha256Object(stack.storage, 'ingest', 'from-url.bin')).toBe(createHash('sha256').update(bytes).digest('hex'));
+
+      // A one-part source whose PUT fails three times (the client's attempts): the job's retry reads
+      // the part from the URL again, and that read counts too.
+      stack.devstack.setFaults([{ op: 'UploadPart', times: 3, error: { status: 500, code: 'InternalError' } }]);
+      const mid = await downloaded();
+      const small = await stack.producer.enqueueUpload({
+        source: { kind: 'url', url: `${url}?small` },
+        bucket: 'ingest',
+        key: 'from-url-small.bin',
+        partSize: 4 * PART,
+      });
+      const again = await stack.producer.waitForResult(small.jobId, { timeoutMs: 60_000 });
+      expect(again.result.status).toBe(200);
+      expect((await stack.producer.getResult(`${small.jobId}-part-1`))?.attempts).toBe(2);
+      expect((await downloaded()) - mid).toBe(2 * bytes.length);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
