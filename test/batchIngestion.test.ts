@@ -241,4 +241,24 @@ describe('batch ingestion', () => {
     // The failed multipart file left no upload behind.
     expect(await stack.storage.listAllMultipartUploads({ bucket: 'ingest' })).toEqual([]);
   });
+
+  it('--max-pending: the producer waits for workers instead of flooding Redis, and gives up clearly when none run', async () => {
+    stack = await startStack({ workers: 0 });
+    const root = join(stack.dir, 'bp');
+    await mkdir(root);
+    for (let i = 0; i < 600; i++) await writeFile(join(root, `f${i}.txt`), `${i}`);
+    const err = await stack.producer
+      .enqueueBatch({ bucket: 'ingest', prefix: 'bp/', sources: [root], batchId: 'bp-1', maxPending: 100, stallTimeoutMs: 1500 })
+      .then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+    expect(err?.code).toBe('OBSQ_TIMEOUT');
+    expect(err?.message).toMatch(/bp-1: 256 files pending and none finished .*are workers running/);
+    // One chunk of 256 was written, nothing more.
+    expect((await stack.producer.batchStatus('bp-1'))?.members).toBe(256);
+    // With a worker, the same batch id resumes and finishes; nothing is enqueued twice.
+    await stack.startWorker();
+    const enq = await stack.producer.enqueueBatch({ bucket: 'ingest', prefix: 'bp/', sources: [root], batchId: 'bp-1', maxPending: 100 });
+    expect(enq).toMatchObject({ created: false, enqueued: 344 });
+    const rec = await stack.producer.waitForBatch('bp-1', { timeoutMs: 120_000 });
+    expect(rec.result.body).toMatchObject({ files: 600, succeeded: 600 });
+  });
 });
