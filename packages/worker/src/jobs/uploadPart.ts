@@ -1,5 +1,5 @@
 import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
-import { assertRangeReadable, fetchUrlRange, md5OfFileRange, resolveSourcePath } from '../sources/index.js';
+import { assertRangeReadable, fetchUrlRange, readFileRange, resolveSourcePath } from '../sources/index.js';
 import type { JobContext } from './jobContext.js';
 
 /** Body of an `upload-part` job's GetResult record. */
@@ -15,13 +15,13 @@ export interface UploadPartRecordBody {
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 
 /**
- * Uploads one part: hashes the byte range (streamed), skips the PUT when ListParts already shows
+ * Uploads one part: reads the byte range into memory once, hashing it as it is read, skips the PUT when ListParts already shows
  * the part with that MD5 (a retry after a lost response), else PUTs it with Content-MD5.
  */
 export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetResult<UploadPartRecordBody>> {
   const { data, signal, storage } = ctx;
   // Progress goes to Redis: at most a few writes per part, not one per chunk read. Reading the range
-  // for its MD5 counts as the first half of the work, the PUT as the second.
+  // (and its MD5) counts as the first half of the work, the PUT as the second.
   let done = 0;
   let reported = 0;
   const step = Math.max(1, Math.floor(data.size / 4));
@@ -32,13 +32,13 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
     await ctx.job.updateProgress({ bytes: Math.floor(Math.min(done, data.size) / 2), total: data.size });
   };
 
-  let body: { path: string; start: number; length: number } | Buffer;
+  let body: Buffer;
   let md5: Buffer;
   if (data.source.kind === 'file') {
     const path = await resolveSourcePath(data.source.path, ctx.sourceRoots);
     await assertRangeReadable(path, data.offset, data.size);
-    md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-    body = { path, start: data.offset, length: data.size };
+    ({ body, md5 } = await readFileRange(path, data.offset, data.size, signal));
+    await report(data.size).catch(() => undefined);
   } else {
     const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
     md5 = fetched.md5;
