@@ -18,6 +18,8 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(REPO, 'packages/cli/dist');
 /** The compiled `obsq` entry point. */
 export const OBSQ_BIN = join(DIST, 'obsq.js');
+/** The workspace's `obsq` bin: turns source maps on, then loads {@link OBSQ_BIN}. */
+export const OBSQ_LAUNCHER = join(REPO, 'packages/cli/bin/obsq.js');
 /** The compiled devstack entry point (same as `obsq devstack`, with the devstack bin's own exit handling). */
 export const DEVSTACK_BIN = join(DIST, 'devstack.js');
 
