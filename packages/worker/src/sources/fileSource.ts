@@ -75,11 +75,19 @@ const READ_CHUNK = 1024 * 1024;
 /**
  * Reads a file byte range into one buffer, hashing each chunk as it arrives: the range is read once
  * (not once for the MD5 and again for the PUT), and the MD5 is of the very bytes that are sent.
- * Holds the part in memory; the caller's concurrency bounds the total.
+ * Holds the part in memory; the caller's concurrency bounds the total. `into` (exactly `size`
+ * bytes) is filled instead of a new buffer.
  */
-export async function readFileRange(path: string, offset: number, size: number, signal: AbortSignal): Promise<{ body: Buffer; md5: Buffer }> {
+export async function readFileRange(
+  path: string,
+  offset: number,
+  size: number,
+  signal: AbortSignal,
+  into: Buffer = Buffer.allocUnsafe(size),
+): Promise<{ body: Buffer; md5: Buffer }> {
+  if (into.length !== size) throw new RangeError(`readFileRange: into is ${into.length} bytes, the range ${size}`);
   const hash = createHash('md5');
-  const body = Buffer.allocUnsafe(size);
+  const body = into;
   const fh = await open(path, 'r');
   try {
     for (let filled = 0; filled < size; ) {
