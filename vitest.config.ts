@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     setupFiles: ['test/setup/leaks.ts'],
+    // Compiles packages/cli/dist first: the tests spawn the compiled obsq, worker and devstack.
+    globalSetup: ['test/setup/build.ts'],
   },
 });

@@ -1,20 +1,22 @@
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { batchBench } from './batch.js';
+import { cliBench } from './cli.js';
 import { copyBench } from './copy.js';
 import { enqueueBench } from './enqueue.js';
 import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
+import { profileBench } from './profile.js';
 import { uploadBench } from './upload.js';
 
-const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue|batch ...] [options]
-  no name runs all three, one after the other; see docs/benchmarks.md
-  --size-mib N        upload: file size (512); copy: object size (1024)
-  --part-size-mib N   upload: part size (8); copy: part size of the multipart copy (64)
-  --workers N         upload, copy: worker processes (2)
-  --concurrency N     upload, copy: slots per worker (8); esdk's TaskNum is workers × concurrency
+const USAGE = `usage: node --import tsx bench/run.ts [upload|cli|copy|enqueue|profile|batch ...] [options]
+  no name runs upload, cli, copy and enqueue, one after the other; see docs/benchmarks.md
+  --size-mib N        upload, profile: file size (1024); copy: object size (1024); cli: upload size (16)
+  --part-size-mib N   upload, profile: part size (8); copy: part size of the multipart copy (64)
+  --workers N         upload: worker processes (1); copy: (2)
+  --concurrency N     upload, profile, copy: slots per worker (8); the anchors get workers × concurrency
+  --rounds N          upload: rounds, each running every client once, order rotating (1); cli: runs (5)
   --uploads N         enqueue: uploads per row (200)
-  --rounds N          batch: alternating obsq/rclone rounds (3)
-  --files N           batch: small files (2000)
+  --files N           batch: small files (2000); batch also takes --rounds (3)
   --manifest-lines N  batch: lines of the enqueue manifest (100000)`;
 
 const { values, positionals } = parseArgs({
@@ -46,17 +48,19 @@ const shared = () => ({
   concurrency: num('concurrency', values.concurrency),
 });
 const benches: Record<string, () => Promise<BenchReport[]>> = {
-  upload: () => uploadBench(shared()),
+  upload: () => uploadBench({ ...shared(), rounds: num('rounds', values.rounds) }),
+  cli: () => cliBench({ rounds: num('rounds', values.rounds), sizeMiB: num('size-mib', values['size-mib']) }),
   copy: () => copyBench(shared()),
   enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
   batch: () => batchBench({ rounds: num('rounds', values.rounds), files: num('files', values.files), manifestLines: num('manifest-lines', values['manifest-lines']) }),
+  profile: () => profileBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']), concurrency: num('concurrency', values.concurrency) }),
 };
 
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const names = positionals.length > 0 ? positionals : Object.keys(benches);
+const names = positionals.length > 0 ? positionals : Object.keys(benches).filter((n) => n !== 'profile');
 const unknown = names.filter((n) => !(n in benches));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark ${unknown.join(', ')}\n${USAGE}\n`);

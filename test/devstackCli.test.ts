@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ObsClient } from '@obsq/storage';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEVSTACK_CLI } from './helpers/cli.js';
 
 const root = resolve(import.meta.dirname, '..');
-const bin = join(root, 'packages/devstack/src/bin.ts');
 
 interface Spawned {
   child: ChildProcess;
@@ -21,7 +21,7 @@ interface Spawned {
 const children: ChildProcess[] = [];
 
 function spawnDevstack(args: string[]): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DEVSTACK_CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const stdoutLines: string[] = [];
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

@@ -17,11 +17,10 @@ import {
   type RedisClient,
 } from '../../packages/shared/src/index.js';
 import { ObsClient } from '../../packages/storage/src/index.js';
-import { procMemory, type ProcMemory } from './procStatus.js';
+import { buildObsq, DEVSTACK_BIN, OBSQ_LAUNCHER } from '../../scripts/build.js';
+import { procCpuSeconds, procMemory, type ProcMemory } from './procStatus.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'packages/cli/src/main.ts');
-const DEVSTACK_BIN = join(REPO, 'packages/devstack/src/bin.ts');
 const PREFIX = 'obsqbench';
 const START_TIMEOUT_MS = 60_000;
 
@@ -31,6 +30,8 @@ export interface BenchStackOptions {
   buckets: string[];
   /** Smallest part the devstack and the producer accept, in bytes. @defaultValue 1 MiB */
   minPartSize?: number;
+  /** Extra `node` options of the worker processes (e.g. `--cpu-prof`). @defaultValue [] */
+  workerNodeOptions?: string[];
   /** Producer's single-CopyObject threshold, in bytes. @defaultValue 5 GiB */
   copyThreshold?: number;
 }
@@ -44,6 +45,9 @@ export interface BenchDevstack {
   pid: number;
 }
 
+/** Everything the bench needs to run `obsq` commands against this stack (secret included; never print it). */
+export type BenchCliEnv = Record<string, string>;
+
 /** One `obsq worker` process. */
 export interface BenchWorker {
   pid: number;
@@ -51,6 +55,8 @@ export interface BenchWorker {
   atReady: ProcMemory;
   /** Memory now (call before {@link BenchStack.close}: the figures vanish with the process). */
   memory(): Promise<ProcMemory>;
+  /** User + system CPU seconds it has used so far. */
+  cpuSeconds(): Promise<number>;
 }
 
 /**
@@ -70,6 +76,8 @@ export interface BenchStack extends AsyncDisposable {
   logger: Logger;
   /** Hash-tagged BullMQ prefix shared by producer and workers. */
   prefix: string;
+  /** The `OBSQ_*` variables of the workers: what an `obsq` command needs to reach this stack. */
+  env: BenchCliEnv;
   /** Starts `count` worker processes with these extra `OBSQ_*` variables and waits until each is ready. */
   startWorkers(count: number, env?: Record<string, string>): Promise<BenchWorker[]>;
   close(): Promise<void>;
@@ -118,7 +126,7 @@ function firstLine(child: ChildProcess, what: string, stderr: () => string): Pro
 async function startDevstackProcess(dir: string, opts: Required<Pick<BenchStackOptions, 'buckets' | 'minPartSize'>>) {
   const child = spawn(
     process.execPath,
-    ['--no-warnings', '--import', 'tsx', DEVSTACK_BIN, '--obs-port', '0', '--data', join(dir, 'devstack'),
+    ['--enable-source-maps', DEVSTACK_BIN, '--obs-port', '0', '--data', join(dir, 'devstack'),
       '--buckets', opts.buckets.join(','), '--min-part-size', String(opts.minPartSize), '--log-level', 'warn',
       // Object storage only: the SIS stand-in would add its speech engines to the server process.
       '--no-sis'],
@@ -137,8 +145,13 @@ async function startDevstackProcess(dir: string, opts: Required<Pick<BenchStackO
   }
 }
 
-/** Starts redis-server, the devstack process, and a producer; workers come with `startWorkers`. */
+/**
+ * Starts redis-server, the devstack process, and a producer; workers come with `startWorkers`.
+ * The devstack and the workers run the compiled build (packages/cli/dist), rebuilt first, as in
+ * production.
+ */
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  await buildObsq();
   const minPartSize = options.minPartSize ?? 1024 * 1024;
   const logger = createLogger({ service: 'obsq-bench', version: '0', level: 'warn', destination: 2 });
   const dir = await mkdtemp(join(tmpdir(), 'obsq-bench-'));
@@ -196,7 +209,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     });
 
     const startWorker = async (env: Record<string, string>): Promise<BenchWorker> => {
-      const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'worker'], {
+      const child = spawn(process.execPath, [...(options.workerNodeOptions ?? []), OBSQ_LAUNCHER, 'worker'], {
         cwd: REPO,
         env: { ...baseEnv, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -225,7 +238,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
         child.once('exit', onExit);
       });
       const pid = child.pid!;
-      return { pid, atReady: await procMemory(pid), memory: () => procMemory(pid) };
+      return { pid, atReady: await procMemory(pid), memory: () => procMemory(pid), cpuSeconds: () => procCpuSeconds(pid) };
     };
 
     stack = {
@@ -237,7 +250,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       redis: redisClient,
       logger,
       prefix,
-      // Sequential: two cold `tsx` starts at once only slow each other down on a 2-core machine.
+      env: Object.fromEntries(Object.entries(baseEnv).filter(([k]) => k.startsWith('OBSQ_'))),
+      // Sequential: two starts at once only slow each other down on a 2-core machine.
       async startWorkers(count, env = {}) {
         const started: BenchWorker[] = [];
         for (let i = 0; i < count; i++) started.push(await startWorker(env));

@@ -45,3 +45,34 @@ export async function createEsdkClient(opts: EsdkClientOptions): Promise<EsdkCli
   await new Promise((resolve) => setImmediate(resolve));
   return client;
 }
+
+/** The slice of `@aws-sdk/client-s3`'s S3Client config used here. */
+export interface S3ClientConfig {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  forcePathStyle: boolean;
+  requestHandler?: unknown;
+}
+
+/** `@aws-sdk/client-s3` `S3Client`, as far as the benchmarks use it. */
+export interface S3Client {
+  destroy(): void;
+}
+
+/** `@aws-sdk/client-s3` (the `S3Client` that lib-storage drives). */
+export const S3ClientClass = requireFromTest('@aws-sdk/client-s3').S3Client as new (config: S3ClientConfig) => S3Client;
+
+/** `@smithy/node-http-handler`'s handler (through client-s3), to size the keep-alive agent like the others. */
+export const NodeHttpHandler = createRequire(requireFromTest.resolve('@aws-sdk/client-s3'))('@smithy/node-http-handler').NodeHttpHandler as new (opts: {
+  httpAgent: unknown;
+}) => unknown;
+
+/** `@aws-sdk/lib-storage` `Upload`: AWS's managed multipart upload of a stream, `queueSize` parts at once. */
+export const LibStorageUpload = requireFromTest('@aws-sdk/lib-storage').Upload as new (opts: {
+  client: S3Client;
+  params: { Bucket: string; Key: string; Body: unknown };
+  queueSize: number;
+  partSize: number;
+  leavePartsOnError?: boolean;
+}) => { done(): Promise<{ ETag?: string }> };

@@ -2,8 +2,13 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../..');
-/** Node arguments that run the obsq CLI from source, as `pnpm obsq` does. */
-export const OBSQ_CLI = ['--no-warnings', '--import', 'tsx', join(REPO, 'packages/cli/src/main.ts')];
+/**
+ * Node arguments that run the compiled obsq CLI exactly as `pnpm obsq` and the workspace's `obsq`
+ * bin do (the launcher turns source maps on). Vitest's global setup builds it first.
+ */
+export const OBSQ_CLI = [join(REPO, 'packages/cli/bin/obsq.js')];
+/** Node arguments that run the compiled devstack entry point (`node --enable-source-maps …/devstack.js`). */
+export const DEVSTACK_CLI = ['--enable-source-maps', join(REPO, 'packages/cli/dist/devstack.js')];
 
 /** Output of one finished `obsq` command. */
 export interface ObsqRun {

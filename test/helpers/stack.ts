@@ -9,12 +9,12 @@ import { devstackWorkerEnv, startDevstack, startRedisCluster, startRedisServer, 
 import { Producer } from '@obsq/producer';
 import { createRedis, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
 import { ObsClient } from '@obsq/storage';
+import { OBSQ_CLI } from './cli.js';
 import { waitFor } from './waitFor.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI = join(REPO, 'packages/cli/src/main.ts');
 
-/** A worker running as its own process (`obsq worker`), as in production. */
+/** A worker running as its own process (the compiled `obsq worker`), as in production. */
 export interface WorkerProcess {
   child: ChildProcess;
   /** Everything it logged so far. */
@@ -111,7 +111,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const workers: WorkerProcess[] = [];
 
   const startWorker = async (extraEnv: Record<string, string> = {}): Promise<WorkerProcess> => {
-    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'worker'], {
+    const child = spawn(process.execPath, [...OBSQ_CLI, 'worker'], {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,15 +1,6 @@
 #!/usr/bin/env node
-import { coerceError, createLogger, flushLogger, loadProducerConfig, OBSQ_VERSION } from '@obsq/shared';
-import { runDevstackCli } from '@obsq/devstack';
-import { runWorkerMain } from '@obsq/worker';
-import { pino } from 'pino';
-import { batchCommand } from './commands/batch.js';
-import { copyCommand } from './commands/copy.js';
-import { demoCommand } from './commands/demo.js';
-import { resultCommand } from './commands/result.js';
-import { scheduleCommand } from './commands/schedule.js';
-import { transcribeCommand } from './commands/transcribe.js';
-import { uploadCommand } from './commands/upload.js';
+// Commands are loaded on demand (`import()`): `obsq --help` loads nothing else, `obsq worker` loads
+// neither the devstack nor the producer. The build turns each into its own chunk.
 
 const USAGE = `obsq <command> [options]
 
@@ -30,22 +21,42 @@ Commands:
   result <jobId> [--json] [--wait]
 `;
 
+type ProducerCommand = 'upload' | 'copy' | 'transcribe' | 'schedule' | 'result' | 'batch';
+
+async function loadCommand(command: ProducerCommand) {
+  switch (command) {
+    case 'upload':
+      return (await import('./commands/upload.js')).uploadCommand;
+    case 'copy':
+      return (await import('./commands/copy.js')).copyCommand;
+    case 'transcribe':
+      return (await import('./commands/transcribe.js')).transcribeCommand;
+    case 'schedule':
+      return (await import('./commands/schedule.js')).scheduleCommand;
+    case 'result':
+      return (await import('./commands/result.js')).resultCommand;
+    case 'batch':
+      return (await import('./commands/batch.js')).batchCommand;
+  }
+}
+
 /** Dispatches a CLI command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'devstack':
-      return runDevstackCli(rest);
+      return (await import('@obsq/devstack')).runDevstackCli(rest);
     case 'worker':
-      return runWorkerMain(process.env);
+      return (await import('@obsq/worker')).runWorkerMain(process.env);
     case 'demo':
-      return demoCommand(rest);
+      return (await import('./commands/demo.js')).demoCommand(rest);
     case 'upload':
     case 'copy':
     case 'transcribe':
     case 'schedule':
     case 'result':
     case 'batch': {
+      const { coerceError, createLogger, flushLogger, loadProducerConfig, OBSQ_VERSION } = await import('@obsq/shared');
       let config;
       try {
         config = loadProducerConfig(process.env);
@@ -53,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`obsq ${command}: ${coerceError(err).message}\n`);
         return 2;
       }
+      const { pino } = await import('pino');
       // Logs go to stderr: stdout carries the command's output (job id, JSON record).
       const logger = createLogger({
         service: 'obsq-cli',
@@ -61,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         destination: pino.destination({ fd: 2, sync: true }),
       });
       try {
-        const run = { upload: uploadCommand, copy: copyCommand, transcribe: transcribeCommand, schedule: scheduleCommand, result: resultCommand, batch: batchCommand }[command];
+        const run = await loadCommand(command);
         return await run(rest, config, logger);
       } catch (err) {
         const e = coerceError(err);

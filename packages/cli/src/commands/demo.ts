@@ -4,7 +4,6 @@ import { createReadStream } from 'node:fs';
 import { access, appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { devstackWorkerEnv, startDevstack, startRedisServer } from '@obsq/devstack';
@@ -17,7 +16,6 @@ import { showProgress } from '../progress.js';
 const MiB = 1024 * 1024;
 // Debian pocketsphinx-testdata: 16 kHz 16-bit mono headerless PCM of "go forward ten meters".
 const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
-const CLI = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
   const h = createHash('sha256');
@@ -63,7 +61,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(`devstack   ${devstack.obs.endpoint} (OBS-compatible, signatures verified)`);
     if (devstack.sis) out(`devstack   ${devstack.sis.endpoint} (SIS real-time ASR, AK/SK handshake)`);
     for (let i = 0; i < Number(values.workers); i++) {
-      const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      // The workers run the same obsq as this command: the compiled bundle, or the sources under tsx
+      // (`pnpm obsq:dev`), whose loader comes along in execArgv.
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
     }
     out(`workers    ${children.length} processes`);

@@ -1,5 +1,5 @@
 import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
-import { assertRangeReadable, fetchUrlRange, md5OfFileRange, resolveSourcePath } from '../sources/index.js';
+import { assertRangeReadable, fetchUrlRange, md5OfFileRange, PartBufferPool, readFileRange, resolveSourcePath } from '../sources/index.js';
 import type { JobContext } from './jobContext.js';
 import { partUploadId } from './multipartUpload.js';
 
@@ -16,13 +16,32 @@ export interface UploadPartRecordBody {
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 
 /**
- * Uploads one part: hashes the byte range (streamed), skips the PUT when ListParts already shows
- * the part with that MD5 (a retry after a lost response), else PUTs it with Content-MD5.
+ * Largest file part read into memory whole (once, hashed as it is read). A bigger one is read twice
+ * from the file, streamed: an MD5 pass, then the PUT, so memory stays small whatever the part size.
+ */
+const MAX_BUFFERED_PART = 64 * 1024 * 1024;
+/** Part buffers kept between parts, per worker process. */
+const partBuffers = new PartBufferPool(MAX_BUFFERED_PART);
+
+/**
+ * Uploads one part: reads the byte range (into memory once, hashing it as it is read, up to
+ * {@link MAX_BUFFERED_PART}), skips the PUT when ListParts already shows the part with that MD5 (a
+ * retry after a lost response), else PUTs it with Content-MD5.
  */
 export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetResult<UploadPartRecordBody>> {
+  // A pooled buffer goes back only after the PUT (or the early return) is over.
+  const held: Buffer[] = [];
+  try {
+    return await readAndSend(ctx, held);
+  } finally {
+    for (const buf of held) partBuffers.give(buf);
+  }
+}
+
+async function readAndSend(ctx: JobContext<'upload-part'>, held: Buffer[]): Promise<GetResult<UploadPartRecordBody>> {
   const { data, signal, storage } = ctx;
   // Progress goes to Redis: at most a few writes per part, not one per chunk read. Reading the range
-  // for its MD5 counts as the first half of the work, the PUT as the second.
+  // (and its MD5) counts as the first half of the work, the PUT as the second.
   let done = 0;
   let reported = 0;
   const step = Math.max(1, Math.floor(data.size / 4));
@@ -38,8 +57,15 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
   if (data.source.kind === 'file') {
     const path = await resolveSourcePath(data.source.path, ctx.sourceRoots);
     await assertRangeReadable(path, data.offset, data.size);
-    md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-    body = { path, start: data.offset, length: data.size };
+    if (data.size <= MAX_BUFFERED_PART) {
+      const into = partBuffers.take(data.size);
+      held.push(into);
+      ({ body, md5 } = await readFileRange(path, data.offset, data.size, signal, into));
+      await report(data.size).catch(() => undefined);
+    } else {
+      md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
+      body = { path, start: data.offset, length: data.size };
+    }
   } else {
     const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
     // Counted per read: a part fetched again on a retry crossed the network again.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { ObsqError } from '@obsq/shared';
 
@@ -67,4 +67,42 @@ export async function md5OfFileRange(
     onBytes?.((chunk as Buffer).length);
   }
   return hash.digest();
+}
+
+/** Bytes per read (and per hash update) of {@link readFileRange}: keeps each synchronous MD5 step short. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Reads a file byte range into one buffer, hashing each chunk as it arrives: the range is read once
+ * (not once for the MD5 and again for the PUT), and the MD5 is of the very bytes that are sent.
+ * Holds the part in memory; the caller's concurrency bounds the total. `into` (exactly `size`
+ * bytes) is filled instead of a new buffer.
+ */
+export async function readFileRange(
+  path: string,
+  offset: number,
+  size: number,
+  signal: AbortSignal,
+  into: Buffer = Buffer.allocUnsafe(size),
+): Promise<{ body: Buffer; md5: Buffer }> {
+  if (into.length !== size) throw new RangeError(`readFileRange: into is ${into.length} bytes, the range ${size}`);
+  const hash = createHash('md5');
+  const body = into;
+  const fh = await open(path, 'r');
+  try {
+    for (let filled = 0; filled < size; ) {
+      signal.throwIfAborted();
+      const { bytesRead } = await fh.read(body, filled, Math.min(READ_CHUNK, size - filled), offset + filled);
+      if (bytesRead === 0) {
+        throw new ObsqError('OBSQ_SOURCE_CHANGED', `source.path: file ended after ${offset + filled} bytes, before part end ${offset + size}: the source changed after enqueue`, {
+          permanent: true,
+        });
+      }
+      hash.update(body.subarray(filled, filled + bytesRead));
+      filled += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { body, md5: hash.digest() };
 }

@@ -1,2 +1,3 @@
 export * from './fileSource.js';
 export * from './urlSource.js';
+export * from './partBuffers.js';
