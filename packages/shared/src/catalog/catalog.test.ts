@@ -20,21 +20,21 @@ describe('jobCatalog', () => {
   });
 
   it('has one queue per job, named after it', () => {
-    expect(QUEUE_NAMES).toEqual(['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions']);
+    expect(QUEUE_NAMES).toEqual(['upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions', 'abort-stale-uploads']);
     expect(isJobName('upload-part')).toBe(true);
     expect(isJobName('toString')).toBe(false);
   });
 
   it('types handler maps so a missing handler fails to compile', () => {
     type Handlers = { [K in JobName]: (payload: JobPayload<K>) => Promise<void> };
-    expectTypeOf<keyof Handlers>().toEqualTypeOf<'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions'>();
+    expectTypeOf<keyof Handlers>().toEqualTypeOf<'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions' | 'abort-stale-uploads'>();
     expectTypeOf<JobPayload<'transcribe-audio-file'>['request']['addPunc']>().toEqualTypeOf<'yes' | 'no'>();
     expectTypeOf<JobPayload<'copy-object'>['metadataDirective']>().toEqualTypeOf<'COPY' | 'REPLACE'>();
   });
 
   it('throws a permanent ValidationError for an unknown job name', () => {
     expect(() => parsePayload('nope' as JobName, {})).toThrow(
-      'name: must be one of upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions (got "nope")',
+      'name: must be one of upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions, abort-stale-uploads (got "nope")',
     );
   });
 });

@@ -16,6 +16,7 @@ export type ObsqErrorCode =
   | 'OBSQ_AUDIO'
   | 'OBSQ_ENGINE'
   | 'OBSQ_CLOSED'
+  | 'OBSQ_CANCELLED'
   | 'OBSQ_INTERNAL';
 
 /** Options common to every obsq error. */

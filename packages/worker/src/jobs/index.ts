@@ -4,10 +4,12 @@ import { uploadPart } from './uploadPart.js';
 import { copyObject } from './copyObject.js';
 import { transcribeAudioFile } from './transcribeAudioFile.js';
 import { scanTranscriptions } from './scanTranscriptions.js';
+import { abortStaleUploads } from './abortStaleUploads.js';
 
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
 export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
+export type { AbortStaleRecordBody } from './abortStaleUploads.js';
 export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';
 
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
@@ -17,4 +19,5 @@ export const jobHandlers: JobHandlers = {
   'copy-object': { run: copyObject },
   'transcribe-audio-file': { run: transcribeAudioFile },
   'scan-transcriptions': { run: scanTranscriptions },
+  'abort-stale-uploads': { run: abortStaleUploads },
 };

@@ -3,11 +3,13 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   catalogBackoffStrategy,
+  cancelledAmong,
   coerceError,
   errorCode,
   isPermanent,
   jobCatalog,
   makeGetResult,
+  ObsqError,
   parsePayload,
   ResultStore,
   type GetResult,
@@ -44,6 +46,19 @@ export interface WorkerRuntimeOptions {
   settings: HandlerSettings;
   /** Run only these queues. @defaultValue every queue of the job catalog */
   queues?: readonly JobName[];
+  /**
+   * How often the cancel flags of running attempts are read, in ms (one MGET per tick for all of
+   * them). An attempt cancelled with `obsq cancel` stops within about this long.
+   * @defaultValue 1000
+   */
+  cancelCheckMs?: number;
+}
+
+/** A running attempt as the cancel check sees it: the job ids whose flag stops it, and its switch. */
+interface RunningAttempt {
+  /** The job's id and, for flow children (parts), its parent's: cancelling an upload stops its parts. */
+  ids: string[];
+  cancel: AbortController;
 }
 
 /** A record-bearing error: StorageError and PartFailedError carry the GetResult to store. */
@@ -66,6 +81,11 @@ export function toUnrecoverable(err: Error): UnrecoverableError {
   return u;
 }
 
+/** The error an attempt stops with once `obsq cancel` flagged its job (or its parent, `byJobId`). */
+function cancelledError(byJobId: string): ObsqError {
+  return new ObsqError('OBSQ_CANCELLED', `cancelled by an operator (obsq cancel ${byJobId})`, { permanent: true, details: { cancelledJobId: byJobId } });
+}
+
 /** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
 
@@ -86,6 +106,8 @@ export class WorkerRuntime {
   private readonly queues = new Map<JobName, Queue>();
   private readonly abort = new AbortController();
   private readonly opts: WorkerRuntimeOptions;
+  private readonly running = new Set<RunningAttempt>();
+  private cancelTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(opts: WorkerRuntimeOptions) {
@@ -135,6 +157,23 @@ export class WorkerRuntime {
       this.workers.set(name, worker);
     }
     await Promise.all([...this.workers.values()].map((w) => w.waitUntilReady()));
+    this.cancelTimer = setInterval(() => void this.checkCancels(), this.opts.cancelCheckMs ?? 1000);
+    this.cancelTimer.unref();
+  }
+
+  /** Stops every running attempt whose job (or parent) has its cancel flag set. Never throws. */
+  private async checkCancels(): Promise<void> {
+    if (this.running.size === 0) return;
+    const attempts = [...this.running];
+    try {
+      const cancelled = await cancelledAmong(this.opts.redis, this.opts.prefix, [...new Set(attempts.flatMap((a) => a.ids))]);
+      for (const a of attempts) {
+        const by = a.ids.find((id) => cancelled.has(id));
+        if (by !== undefined) a.cancel.abort(cancelledError(by));
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not read cancel flags');
+    }
   }
 
   /** True while every worker is running and not closing. */
@@ -207,13 +246,19 @@ export class WorkerRuntime {
     const attempt = job.attemptsMade + 1;
     const logger = this.opts.logger.child({ queue: name, jobId: job.id, attempt, attempts });
     const timeout = AbortSignal.timeout(jobCatalog[name].timeoutMs);
-    const signals = [timeout, this.abort.signal, ...(bullSignal ? [bullSignal] : [])];
+    const running: RunningAttempt = { ids: [String(job.id), ...(job.parent?.id ? [job.parent.id] : [])], cancel: new AbortController() };
+    const signals = [timeout, this.abort.signal, running.cancel.signal, ...(bullSignal ? [bullSignal] : [])];
     const signal = AbortSignal.any(signals);
     this.opts.metrics.jobStarted(name);
     const def = jobHandlers[name] as JobHandlerDefinition<JobName>;
     let ctx: JobContext<JobName> | undefined;
+    this.running.add(running);
     try {
       ctx = this.context(job, token, parsePayload(name, job.data), attempt, signal, logger);
+      // A job cancelled while it waited (a part the cancel could not remove, a parent woken by its
+      // cancelled parts) stops before doing anything.
+      const cancelledBefore = [...(await cancelledAmong(this.opts.redis, this.opts.prefix, running.ids))][0];
+      if (cancelledBefore !== undefined) throw cancelledError(cancelledBefore);
       const result = await def.run(ctx);
       await this.writeRecord(name, job, result);
       const seconds = (performance.now() - started) / 1000;
@@ -222,7 +267,9 @@ export class WorkerRuntime {
       return result;
     } catch (thrown) {
       let err = coerceError(thrown);
-      if (timeout.aborted && !this.abort.signal.aborted) {
+      if (running.cancel.signal.aborted) {
+        err = running.cancel.signal.reason as ObsqError;
+      } else if (timeout.aborted && !this.abort.signal.aborted) {
         err = Object.assign(new Error(`job timed out after ${jobCatalog[name].timeoutMs} ms`, { cause: err }), { code: 'OBSQ_TIMEOUT' });
       }
       const permanent = isPermanent(err);
@@ -241,6 +288,8 @@ export class WorkerRuntime {
       );
       if (permanent) throw toUnrecoverable(err);
       throw err;
+    } finally {
+      this.running.delete(running);
     }
   }
 
@@ -261,6 +310,7 @@ export class WorkerRuntime {
    */
   close(deadlineMs: number): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.cancelTimer);
       const workers = [...this.workers.values()];
       const drained = Promise.allSettled(workers.map((w) => w.close()));
       const left = deadlineMs - Date.now();
