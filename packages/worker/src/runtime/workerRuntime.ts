@@ -267,8 +267,15 @@ export class WorkerRuntime {
       return result;
     } catch (thrown) {
       let err = coerceError(thrown);
+      // A failure caused by the cancel itself (the upload aborted under a part's PUT) is reported as
+      // the cancel, also when it came before this attempt's next check.
+      const cancelledBy = running.cancel.signal.aborted
+        ? undefined
+        : [...(await cancelledAmong(this.opts.redis, this.opts.prefix, running.ids).catch(() => new Set<string>()))][0];
       if (running.cancel.signal.aborted) {
         err = running.cancel.signal.reason as ObsqError;
+      } else if (cancelledBy !== undefined) {
+        err = cancelledError(cancelledBy);
       } else if (timeout.aborted && !this.abort.signal.aborted) {
         err = Object.assign(new Error(`job timed out after ${jobCatalog[name].timeoutMs} ms`, { cause: err }), { code: 'OBSQ_TIMEOUT' });
       }
