@@ -3,13 +3,14 @@ import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type StoredResult } from '@obsq/shared';
-import { abortUploads, listOpenUploads, type AbortOutcome, type ObsClient, type OpenUploadsScan, type SignedUrl } from '@obsq/storage';
+import { abortUploads, listOpenUploads, type AbortOutcome, type ObsClient, type OpenUploadsScan } from '@obsq/storage';
 import {
   cancelJob,
   listAbortStaleUploadsSchedules,
   listJobs,
   NO_BATCHES,
   readStatus,
+  recentRecords,
   retryFailed,
   retryJob,
   scheduleAbortStaleUploads,
@@ -23,6 +24,8 @@ import {
   type JobSummary,
   type ListJobsOptions,
   type ObsqStatus,
+  type OpenBatchSummary,
+  type RecentRecordsOptions,
   type RetryFailedOptions,
   type RetryFailedOutcome,
   type RetryOutcome,
@@ -266,6 +269,18 @@ export class Producer {
     return readStatus(this.adminDeps(), options);
   }
 
+  /** Batches not finished yet (none until batches are wired in through `ProducerOptions.batches`). */
+  openBatches(): Promise<OpenBatchSummary[]> {
+    this.assertOpen();
+    return this.opts.batches.openBatches();
+  }
+
+  /** The newest GetResult records from the results stream, optionally failures or one queue only. */
+  recentRecords(options?: RecentRecordsOptions): Promise<StoredResult[]> {
+    this.assertOpen();
+    return recentRecords(this.adminDeps(), options);
+  }
+
   /** Jobs of one or every queue and state, newest first. */
   listJobs(options?: ListJobsOptions): Promise<JobSummary[]> {
     this.assertOpen();
@@ -325,14 +340,6 @@ export class Producer {
   removeAbortStaleUploadsSchedule(id: string): Promise<boolean> {
     this.assertOpen();
     return this.queue('abort-stale-uploads').removeJobScheduler(id);
-  }
-
-  /**
-   * A presigned URL for one object in the storage client's signature mode (OBS, V2 or V4 query
-   * signing). Whoever holds it can do `method` on the object until it expires.
-   */
-  presign(p: { method: 'GET' | 'PUT' | 'HEAD'; bucket: string; key: string; expiresSeconds: number }): SignedUrl {
-    return this.opts.storage.createSignedUrl({ method: p.method, bucket: p.bucket, key: p.key, expires: p.expiresSeconds });
   }
 
   /** Closes queues and the flow producer (not the Redis connection or storage client it was given). Idempotent. */

@@ -10,3 +10,4 @@ export {
   type AbortStaleUploadsSchedule,
   type AbortStaleUploadsScheduleInput,
 } from './uploadSchedules.js';
+export { recentRecords, type RecentRecordsOptions } from './records.js';
