@@ -16,7 +16,13 @@ describe('jobCatalog', () => {
       'copy-object': { attempts: 8, timeoutMs: 30 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
       'transcribe-audio-file': { attempts: 5, timeoutMs: 120 * 60_000, backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 300_000, jitter: 0.5 } },
       'scan-transcriptions': { attempts: 3, timeoutMs: 5 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 } },
+      'abort-stale-uploads': { attempts: 3, timeoutMs: 15 * 60_000, backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 60_000, jitter: 0.5 } },
     });
+  });
+
+  it('refuses an abort-stale-uploads age under a minute (younger uploads are likely running)', () => {
+    expect(parsePayload('abort-stale-uploads', { bucket: 'ingest', prefix: '', olderThanSeconds: 86_400 })).toEqual({ bucket: 'ingest', prefix: '', olderThanSeconds: 86_400 });
+    expect(() => parsePayload('abort-stale-uploads', { bucket: 'ingest', prefix: 'a/', olderThanSeconds: 59 })).toThrow(/olderThanSeconds: must be/);
   });
 
   it('has one queue per job, named after it', () => {

@@ -69,10 +69,11 @@ function resultOf(err: unknown): GetResult | undefined {
 
 /**
  * BullMQ's marker for a permanent failure, keeping what the record and the `failed` listeners need:
- * the stable `code`, the GetResult (`result`) and the original error as `cause`.
+ * the stable `code`, the GetResult (`result`) and the original error as `cause`. With `reasonCode`
+ * the message (BullMQ's `failedReason`) starts with it: `OBSQ_SOURCE_CHANGED: source.path: …`.
  */
-export function toUnrecoverable(err: Error): UnrecoverableError {
-  const u = new UnrecoverableError(err.message);
+export function toUnrecoverable(err: Error, reasonCode?: string): UnrecoverableError {
+  const u = new UnrecoverableError(reasonCode && !err.message.startsWith(reasonCode) ? `${reasonCode}: ${err.message}` : err.message);
   const code = errorCode(err);
   if (code !== undefined) Object.assign(u, { code });
   const result = resultOf(err);
@@ -293,6 +294,9 @@ export class WorkerRuntime {
         { err, errorCode: code, durationMs: Math.round(seconds * 1000), permanent },
         `job ${job.id} (${name}) ${final ? 'failed' : 'will retry'} on attempt ${attempt} of ${attempts}`,
       );
+      // The final failure's reason (BullMQ's failedReason: `obsq jobs`, the queue UI) starts with the
+      // record's error code, so a failed job shows why without opening its record.
+      if (final && !shuttingDown) throw toUnrecoverable(err, code);
       if (permanent) throw toUnrecoverable(err);
       throw err;
     } finally {
