@@ -86,7 +86,7 @@ export async function cancelJob(deps: AdminDeps, id: string, reason = 'cancelled
     attempts: job.attemptsMade,
     result: makeGetResult({ status: 0, errorCode: 'OBSQ_CANCELLED', errorMessage: message, resource }),
   });
-  deps.logger.warn({ jobId, queue, removedParts: out.removedParts, stopping: out.stopping }, 'job cancelled');
+  deps.logger.info({ jobId, queue, removedParts: out.removedParts, stopping: out.stopping }, 'job cancelled');
   return out;
 }
 
