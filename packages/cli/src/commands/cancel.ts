@@ -14,7 +14,8 @@ whole upload. A batch id cancels every unfinished member (once batches exist).
 Example:
   obsq cancel 3f0c2a9e --reason "wrong bucket"
 
-Exit codes: 0 cancelled, 1 already finished (nothing to cancel), 2 bad flags or configuration,
+Exit codes: 0 cancelled, 1 already finished (nothing to cancel) or the multipart upload could not be
+aborted (cancelled anyway; abort it with obsq uploads abort), 2 bad flags or configuration,
 3 no such job or batch.
 `;
 
@@ -45,6 +46,10 @@ export async function cancelCommand(argv: string[], config: ProducerConfig, logg
     else {
       const parts = r.queue === 'complete-multipart' ? `, ${r.removedParts} waiting parts removed, ${r.stopping} running parts stopping` : r.removed ? ', removed from its queue' : r.stopping ? ', stopping at its next check' : '';
       out(`${r.jobId} (${r.queue}) cancelled${parts}${r.upload ? `; ${r.upload}` : ''}`);
+    }
+    if (r.uploadAborted === false) {
+      process.stderr.write(`obsq cancel: ${r.upload}\n`);
+      return EXIT.failed;
     }
     return EXIT.ok;
   });

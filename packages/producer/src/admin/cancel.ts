@@ -18,6 +18,8 @@ export interface CancelOutcome {
   removed: boolean;
   /** What happened to the multipart upload, in words (`upload … aborted`, `… already gone`, `… NOT aborted (…)`). */
   upload?: string;
+  /** False when the multipart upload could not be aborted (see `upload`): abort it with `obsq uploads abort`. */
+  uploadAborted?: boolean;
   /** Members of a cancelled batch. */
   members?: string[];
 }
@@ -55,11 +57,18 @@ export async function cancelJob(deps: AdminDeps, id: string, reason = 'cancelled
   }
   // The flag first: from now on no attempt of the job or its parts starts, and running ones stop.
   await setCancelFlag(deps.redis, deps.prefix, jobId, deps.retentionSeconds, reason);
+  // Then the record, before anything can wake the job: a worker that fails it for the cancel finds
+  // the record written (records are write-once), so the operator's reason is what callers read.
+  const data = queue === 'complete-multipart' ? parsePayload('complete-multipart', job.data) : undefined;
+  await deps.results.writeOnce({
+    jobId,
+    queue,
+    ...(job.parent?.id ? { parentId: job.parent.id } : {}),
+    attempts: job.attemptsMade,
+    result: makeGetResult({ status: 0, errorCode: 'OBSQ_CANCELLED', errorMessage: reason, resource: data ? `${data.bucket}/${data.key}` : '' }),
+  });
   const out: CancelOutcome = { kind: 'job', jobId, queue, stateBefore: state, removedParts: 0, stopping: 0, removed: false };
-  let resource = '';
-  if (queue === 'complete-multipart') {
-    const data = parsePayload('complete-multipart', job.data);
-    resource = `${data.bucket}/${data.key}`;
+  if (data) {
     const before = await job.getDependenciesCount();
     // Skips parts locked by a worker (active): those stop at their next check.
     await job.removeUnprocessedChildren();
@@ -67,6 +76,7 @@ export async function cancelJob(deps: AdminDeps, id: string, reason = 'cancelled
     out.removedParts = (before.unprocessed ?? 0) - (after.unprocessed ?? 0);
     out.stopping = after.unprocessed ?? 0;
     out.upload = await abortUpload(deps, data.bucket, data.key, data.uploadId);
+    out.uploadAborted = !out.upload.includes('NOT aborted');
   } else if (WAITING_STATES.has(state)) {
     try {
       await job.remove();
@@ -78,14 +88,6 @@ export async function cancelJob(deps: AdminDeps, id: string, reason = 'cancelled
   } else if (state === 'active') {
     out.stopping = 1;
   }
-  const message = `${reason}${out.upload ? `; ${out.upload}` : ''}`;
-  await deps.results.writeOnce({
-    jobId,
-    queue,
-    ...(job.parent?.id ? { parentId: job.parent.id } : {}),
-    attempts: job.attemptsMade,
-    result: makeGetResult({ status: 0, errorCode: 'OBSQ_CANCELLED', errorMessage: message, resource }),
-  });
   deps.logger.info({ jobId, queue, removedParts: out.removedParts, stopping: out.stopping }, 'job cancelled');
   return out;
 }
