@@ -69,14 +69,17 @@ export async function cancelJob(deps: AdminDeps, id: string, reason = 'cancelled
   });
   const out: CancelOutcome = { kind: 'job', jobId, queue, stateBefore: state, removedParts: 0, stopping: 0, removed: false };
   if (data) {
+    // Abort before removing the waiting parts: removing the last one wakes the parent, whose worker
+    // would otherwise race us to the abort. Parts still running fail on the aborted upload or at
+    // their next check, as OBSQ_CANCELLED either way.
+    out.upload = await abortUpload(deps, data.bucket, data.key, data.uploadId);
+    out.uploadAborted = !out.upload.includes('NOT aborted');
     const before = await job.getDependenciesCount();
     // Skips parts locked by a worker (active): those stop at their next check.
     await job.removeUnprocessedChildren();
     const after = await job.getDependenciesCount();
     out.removedParts = (before.unprocessed ?? 0) - (after.unprocessed ?? 0);
     out.stopping = after.unprocessed ?? 0;
-    out.upload = await abortUpload(deps, data.bucket, data.key, data.uploadId);
-    out.uploadAborted = !out.upload.includes('NOT aborted');
   } else if (WAITING_STATES.has(state)) {
     try {
       await job.remove();
