@@ -261,4 +261,29 @@ describe('batch ingestion', () => {
     const rec = await stack.producer.waitForBatch('bp-1', { timeoutMs: 120_000 });
     expect(rec.result.body).toMatchObject({ files: 600, succeeded: 600 });
   });
+
+  it('obsq status lists an open batch; cancelling it cancels every unfinished file and writes its 207 record', async () => {
+    stack = await startStack({ workers: 0 });
+    const root = join(stack.dir, 'cx');
+    await mkdir(root);
+    for (let i = 0; i < 30; i++) await writeFile(join(root, `f${i}.txt`), `${i}`);
+    await writeFile(join(root, 'big.bin'), randomBytes(3 * 1024 * KiB));
+    await stack.producer.enqueueBatch({ bucket: 'ingest', prefix: 'cx/', sources: [root], partSize: '1MiB', batchId: 'cx-1' });
+    const open = await stack.producer.openBatches();
+    expect(open).toEqual([expect.objectContaining({ batchId: 'cx-1', total: 31, finished: 0 })]);
+    const out = await stack.producer.cancel('cx-1');
+    expect(out).toMatchObject({ kind: 'batch', jobId: 'cx-1' });
+    expect(out?.members).toHaveLength(31);
+    const rec = await stack.producer.waitForBatch('cx-1', { timeoutMs: 30_000 });
+    expect(rec.result).toMatchObject({ status: 207, errorCode: 'OBSQ_BATCH_PARTIAL', errorMessage: '31 of 31 files failed' });
+    expect(rec.result.body).toMatchObject({ failed: 31, errorCounts: { OBSQ_CANCELLED: 31 } });
+    expect(await stack.producer.openBatches()).toEqual([]);
+    // A worker started now finds nothing to do and starts no upload.
+    await stack.startWorker();
+    const q = new Queue('put-object', { connection: stack.producerRedis, prefix: `{${stack.env.OBSQ_PREFIX}}` });
+    expect(await q.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+    await q.close();
+    expect(await listKeys(stack, 'cx/')).toEqual([]);
+    expect(await stack.storage.listAllMultipartUploads({ bucket: 'ingest' })).toEqual([]);
+  });
 });

@@ -44,6 +44,8 @@ function exercise(m: WorkerMetrics): void {
   m.sisSessionClosed();
   m.audioTranscribed('transcribe-audio-file', 'sis', 42.5, 0.3);
   m.audioTranscribed('transcribe-audio-file', 'pocketsphinx', 10, 1.7);
+  m.uploadsScanned('nightly-ingest', 7, { aborted: 2, gone: 1, failed: 0 });
+  m.uploadsScanned('manual', 0, { aborted: 0, gone: 0, failed: 0 });
 }
 
 const countsSources = (calls: Map<string, number>): QueueCountsSource[] =>
@@ -120,13 +122,15 @@ describe('createWorkerMetrics', () => {
     m.storageRequest(`PutObject ${secret}` as StorageOperation, '2xx', 0.1);
     m.storageRequest('GetObject', secret as '2xx', 0.1);
     m.audioTranscribed('transcribe-audio-file', `Engine ${secret}`, 1, 1);
+    m.uploadsScanned(`bucket/${secret} key`, 1, { aborted: 1, gone: 0, failed: 0 });
     const text = await register.metrics();
     expect(text).not.toContain(secret);
 
     const allowed: Record<string, (v: string) => boolean> = {
       queue: (v) => (METRIC_QUEUES as readonly string[]).includes(v) || v === 'other',
       state: (v) => (QUEUE_DEPTH_STATES as readonly string[]).includes(v),
-      outcome: (v) => ['completed', 'failed', 'retried'].includes(v),
+      outcome: (v) => ['completed', 'failed', 'retried', 'aborted', 'gone'].includes(v),
+      schedule: (v) => ['nightly-ingest', 'manual', 'other'].includes(v),
       error_code: (v) => KNOWN_ERROR_CODES.has(v) || v === 'other',
       operation: (v) => (STORAGE_OPERATIONS as readonly string[]).includes(v) || v === 'other',
       status_class: (v) => ['2xx', '3xx', '4xx', '5xx', 'network'].includes(v),

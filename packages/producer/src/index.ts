@@ -7,3 +7,4 @@ export type { EnqueueBatchInput, EnqueuedBatch, BatchEnqueueProgress, SkipExisti
 export { MD5_METADATA } from './batches/enqueueBatch.js';
 export { globToRegExp, PathFilter } from './batches/globFilter.js';
 export { openManifest } from './batches/batchItems.js';
+export * from './admin/index.js';

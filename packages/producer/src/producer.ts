@@ -14,8 +14,33 @@ import {
   type JobName,
   type StoredResult,
 } from '@obsq/shared';
-import { type ObsClient } from '@obsq/storage';
+import { abortUploads, listOpenUploads, type AbortOutcome, type ObsClient, type OpenUploadsScan } from '@obsq/storage';
+import { batchOperations } from './batches/batchOperations.js';
 import { enqueueBatch, type EnqueueBatchInput, type EnqueuedBatch } from './batches/enqueueBatch.js';
+import {
+  cancelJob,
+  listAbortStaleUploadsSchedules,
+  listJobs,
+  readStatus,
+  recentRecords,
+  retryFailed,
+  retryJob,
+  scheduleAbortStaleUploads,
+  showJob,
+  type AbortStaleUploadsSchedule,
+  type AbortStaleUploadsScheduleInput,
+  type AdminDeps,
+  type CancelOutcome,
+  type JobDetails,
+  type JobSummary,
+  type ListJobsOptions,
+  type ObsqStatus,
+  type OpenBatchSummary,
+  type RecentRecordsOptions,
+  type RetryFailedOptions,
+  type RetryFailedOutcome,
+  type RetryOutcome,
+} from './admin/index.js';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
 import {
@@ -303,6 +328,102 @@ export class Producer {
     const counts = await job.getDependenciesCount();
     const done = (counts.processed ?? 0) + (counts.failed ?? 0) + (counts.ignored ?? 0);
     return { done, total: done + (counts.unprocessed ?? 0) };
+  }
+
+  // ---------------------------------------------------------------- operating (obsq status, jobs, retry, cancel, uploads, presign)
+
+  private adminDeps(): AdminDeps {
+    return {
+      queue: (name) => this.queue(name),
+      results: this.results,
+      redis: this.opts.redis,
+      prefix: this.opts.prefix,
+      storage: this.opts.storage,
+      retentionSeconds: this.opts.retentionSeconds,
+      logger: this.opts.logger,
+      enqueueUpload: (input) => this.enqueueUpload(input),
+      enqueueCopy: (input) => this.enqueueCopy(input),
+      batches: batchOperations(this.batches, this.results),
+    };
+  }
+
+  /** Per queue counts, oldest waiting age and workers; failures of the last hour by code; open batches. */
+  status(options?: { failureWindowMs?: number }): Promise<ObsqStatus> {
+    this.assertOpen();
+    return readStatus(this.adminDeps(), options);
+  }
+
+  /** Batches not finished yet, newest first. */
+  openBatches(): Promise<OpenBatchSummary[]> {
+    this.assertOpen();
+    return batchOperations(this.batches, this.results).openBatches();
+  }
+
+  /** The newest GetResult records from the results stream, optionally failures or one queue only. */
+  recentRecords(options?: RecentRecordsOptions): Promise<StoredResult[]> {
+    this.assertOpen();
+    return recentRecords(this.adminDeps(), options);
+  }
+
+  /** Jobs of one or every queue and state, newest first. */
+  listJobs(options?: ListJobsOptions): Promise<JobSummary[]> {
+    this.assertOpen();
+    return listJobs(this.adminDeps(), options);
+  }
+
+  /** One job with its payload (secrets blanked), attempts and record; undefined when unknown. */
+  showJob(jobId: string): Promise<JobDetails | undefined> {
+    this.assertOpen();
+    return showJob(this.adminDeps(), jobId);
+  }
+
+  /** Runs a failed job again as `<id>-retry-N` (a failed part: its whole upload). Undefined when unknown. */
+  retry(jobId: string): Promise<RetryOutcome | undefined> {
+    this.assertOpen();
+    return retryJob(this.adminDeps(), jobId);
+  }
+
+  /** Retries every failed, not cancelled, not yet retried job (of one queue, within a window). */
+  retryFailed(options?: RetryFailedOptions): Promise<RetryFailedOutcome> {
+    this.assertOpen();
+    return retryFailed(this.adminDeps(), options);
+  }
+
+  /** Cancels a job (its parts, its multipart upload) or a batch; undefined when the id is neither. */
+  cancel(id: string, reason?: string): Promise<CancelOutcome | undefined> {
+    this.assertOpen();
+    return cancelJob(this.adminDeps(), id, reason);
+  }
+
+  /** Multipart uploads open under `bucket/prefix`, and those at least `olderThanMs` old. */
+  listOpenUploads(p: { bucket: string; prefix?: string; olderThanMs: number }): Promise<OpenUploadsScan> {
+    this.assertOpen();
+    return listOpenUploads(this.opts.storage, p);
+  }
+
+  /** Aborts the uploads under `bucket/prefix` at least `olderThanMs` old; one outcome per upload. */
+  async abortStaleUploads(p: { bucket: string; prefix?: string; olderThanMs: number }): Promise<{ scan: OpenUploadsScan; outcomes: AbortOutcome[] }> {
+    this.assertOpen();
+    const scan = await listOpenUploads(this.opts.storage, p);
+    return { scan, outcomes: await abortUploads(this.opts.storage, scan.stale) };
+  }
+
+  /** Creates or replaces a cron schedule that aborts stale multipart uploads (an `abort-stale-uploads` job per tick). */
+  scheduleAbortStaleUploads(input: AbortStaleUploadsScheduleInput): Promise<AbortStaleUploadsSchedule> {
+    this.assertOpen();
+    return scheduleAbortStaleUploads({ queue: this.queue('abort-stale-uploads'), retentionSeconds: this.opts.retentionSeconds, logger: this.opts.logger }, input);
+  }
+
+  /** Every abort-stale-uploads schedule, sorted by id. */
+  listAbortStaleUploadsSchedules(): Promise<AbortStaleUploadsSchedule[]> {
+    this.assertOpen();
+    return listAbortStaleUploadsSchedules({ queue: this.queue('abort-stale-uploads') });
+  }
+
+  /** Removes an abort-stale-uploads schedule; false when none had this id. */
+  removeAbortStaleUploadsSchedule(id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.queue('abort-stale-uploads').removeJobScheduler(id);
   }
 
   /** Closes queues and the flow producer (not the Redis connection or storage client it was given). Idempotent. */

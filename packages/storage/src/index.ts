@@ -9,3 +9,4 @@ export * from './bodySource.js';
 export * from './obsClientOptions.js';
 export * from './obsClient.js';
 export * from './obsClientFromConfig.js';
+export * from './staleUploads.js';

@@ -1,18 +1,41 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { TranscriptionSchedule } from '@obsq/producer';
+import type { AbortStaleUploadsSchedule, TranscriptionSchedule } from '@obsq/producer';
 import type { Logger, ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out } from '../output.js';
+import { durationFlag } from '../usage.js';
 import { withProducer } from '../withProducer.js';
 import { readRequestFlags, REQUEST_FLAGS } from './transcribe.js';
 
 const USAGE = `usage:
   obsq schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/
         [--id ID] [--tz UTC] [--suffix .wav,.raw] [--property P] [--audio-format F] [--engine sis|local] [--format srt,vtt,json,txt] [--json]
+  obsq schedule abort-stale-uploads --cron "0 0 3 * * *" obs://bucket/[prefix] [--older-than 24h] [--id ID] [--tz UTC] [--json]
   obsq schedule list [--json]
   obsq schedule remove <id> [--forget]
 `;
+
+/** `obsq schedule --help`. */
+export const SCHEDULE_HELP = `${USAGE}
+transcriptions:      every tick, transcribe each new or changed object under the prefix.
+abort-stale-uploads: every tick, abort the multipart uploads under the prefix older than
+                     --older-than (default 24h); the worker's obsq_multipart_uploads_open gauge
+                     reports the open uploads each run saw.
+Without --id the id is derived from the arguments, so running the same command again replaces the
+schedule.
+
+Example:
+  obsq schedule abort-stale-uploads --cron "0 0 3 * * *" obs://ingest/ --older-than 24h
+  obsq schedule list
+
+Exit codes: 0 saved, listed or removed, 1 no such schedule (remove), 2 bad flags or configuration.
+`;
+
+function describeUploads(s: AbortStaleUploadsSchedule): string {
+  const next = s.next === undefined ? '' : ` next ${new Date(s.next).toISOString()}`;
+  return `${s.id}  "${s.cron}" ${s.tz}  abort uploads under obs://${s.bucket}/${s.prefix} older than ${s.olderThanSeconds}s${next}`;
+}
 
 function describe(s: TranscriptionSchedule): string {
   const next = s.next === undefined ? '' : ` next ${new Date(s.next).toISOString()}`;
@@ -30,9 +53,13 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
     return withProducer(config, logger, async (producer) => {
       const all = await producer.listTranscriptionSchedules();
-      if (values.json) out(JSON.stringify(all));
-      else if (all.length === 0) out('no transcription schedules');
-      else for (const s of all) out(describe(s));
+      const uploads = await producer.listAbortStaleUploadsSchedules();
+      if (values.json) out(JSON.stringify([...all.map((s) => ({ kind: 'transcriptions', ...s })), ...uploads.map((s) => ({ kind: 'abort-stale-uploads', ...s }))]));
+      else if (all.length === 0 && uploads.length === 0) out('no schedules');
+      else {
+        for (const s of all) out(describe(s));
+        for (const s of uploads) out(describeUploads(s));
+      }
       return 0;
     });
   }
@@ -44,12 +71,32 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
       return 2;
     }
     return withProducer(config, logger, async (producer) => {
-      const removed = await producer.removeTranscriptionSchedule(id, { forget: values.forget });
+      const removed = (await producer.removeTranscriptionSchedule(id, { forget: values.forget })) || (await producer.removeAbortStaleUploadsSchedule(id));
       if (!removed) {
         process.stderr.write(`no schedule ${JSON.stringify(id)}\n`);
         return 1;
       }
       out(`removed ${id}`);
+      return 0;
+    });
+  }
+  if (sub === 'abort-stale-uploads') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { cron: { type: 'string' }, tz: { type: 'string' }, id: { type: 'string' }, 'older-than': { type: 'string', default: '24h' }, json: { type: 'boolean', default: false } },
+    });
+    const [where] = positionals;
+    if (!where || positionals.length !== 1 || values.cron === undefined) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const loc = parseObjectUrl(where, 'location', { allowPrefix: true });
+    const olderThanMs = durationFlag(values['older-than'], 'older-than');
+    const id = values.id ?? `uploads-${loc.bucket}-${createHash('sha256').update(`${loc.bucket}/${loc.key}`).digest('hex').slice(0, 10)}`;
+    return withProducer(config, logger, async (producer) => {
+      const saved = await producer.scheduleAbortStaleUploads({ id, cron: values.cron!, ...(values.tz === undefined ? {} : { tz: values.tz }), bucket: loc.bucket, prefix: loc.key, olderThanMs });
+      out(values.json ? JSON.stringify(saved) : describeUploads(saved));
       return 0;
     });
   }

@@ -229,6 +229,7 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
   };
   const write = async (checked: Checked[]) => {
     await backPressure();
+    if (await batches.isCancelled(batchId)) throw new ObsqError('OBSQ_CANCELLED', `batch ${batchId} was cancelled (obsq cancel): enqueueing stopped`, { permanent: true });
     const puts: Array<{ name: string; data: unknown; opts: ReturnType<typeof jobOptions> }> = [];
     const flows: FlowJob[] = [];
     const members: Array<{ jobId: string; bytes: number }> = [];

@@ -71,7 +71,8 @@ export interface ScheduleDeps {
 /** Tick records are only interesting for a while; a per-second schedule must not pile them up. */
 const TICK_KEEP = { age: 24 * 3600, count: 1000 };
 
-function cronIssues(cron: string, tz: string): ValidationIssue[] {
+/** Problems with a cron pattern read in zone `tz` (field `cron` or `tz`). */
+export function cronIssues(cron: string, tz: string): ValidationIssue[] {
   const fields = cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return [{ field: 'cron', rule: `must have 5 fields, or 6 with seconds first (got ${fields}: ${JSON.stringify(cron)})` }];
   try {

@@ -267,6 +267,22 @@ export class BatchStore {
     return this.results.get<BatchRecordBody>(id);
   }
 
+  /** Members without a record yet. */
+  async unfinishedMembers(id: string): Promise<string[]> {
+    const k = this.keys(id);
+    return this.redis.sdiff(k.members, k.done);
+  }
+
+  /** Marks the batch cancelled: a producer still enqueueing it stops at its next chunk. */
+  async markCancelled(id: string): Promise<void> {
+    await this.redis.hset(this.keys(id).meta, 'cancelled', '1');
+  }
+
+  /** True once {@link markCancelled} ran. */
+  async isCancelled(id: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys(id).meta, 'cancelled')) === '1';
+  }
+
   /** Every failed member (not the items refused at enqueue), for `obsq batch retry`. */
   async failedMembers(id: string): Promise<BatchFailure[]> {
     const h = await this.redis.hgetall(this.keys(id).failed);

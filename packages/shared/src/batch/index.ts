@@ -1,1 +1,2 @@
 export * from './batchStore.js';
+export * from './workerSideUpload.js';

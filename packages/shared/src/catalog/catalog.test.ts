@@ -16,25 +16,31 @@ describe('jobCatalog', () => {
       'copy-object': { attempts: 8, timeoutMs: 30 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
       'transcribe-audio-file': { attempts: 5, timeoutMs: 120 * 60_000, backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 300_000, jitter: 0.5 } },
       'scan-transcriptions': { attempts: 3, timeoutMs: 5 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 } },
+      'abort-stale-uploads': { attempts: 3, timeoutMs: 15 * 60_000, backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 60_000, jitter: 0.5 } },
     });
   });
 
+  it('refuses an abort-stale-uploads age under a minute (younger uploads are likely running)', () => {
+    expect(parsePayload('abort-stale-uploads', { bucket: 'ingest', prefix: '', olderThanSeconds: 86_400 })).toEqual({ bucket: 'ingest', prefix: '', olderThanSeconds: 86_400 });
+    expect(() => parsePayload('abort-stale-uploads', { bucket: 'ingest', prefix: 'a/', olderThanSeconds: 59 })).toThrow(/olderThanSeconds: must be/);
+  });
+
   it('has one queue per job, named after it', () => {
-    expect(QUEUE_NAMES).toEqual(['put-object', 'upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions']);
+    expect(QUEUE_NAMES).toEqual(['put-object', 'upload-part', 'complete-multipart', 'copy-object', 'transcribe-audio-file', 'scan-transcriptions', 'abort-stale-uploads']);
     expect(isJobName('upload-part')).toBe(true);
     expect(isJobName('toString')).toBe(false);
   });
 
   it('types handler maps so a missing handler fails to compile', () => {
     type Handlers = { [K in JobName]: (payload: JobPayload<K>) => Promise<void> };
-    expectTypeOf<keyof Handlers>().toEqualTypeOf<'put-object' | 'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions'>();
+    expectTypeOf<keyof Handlers>().toEqualTypeOf<'put-object' | 'upload-part' | 'complete-multipart' | 'copy-object' | 'transcribe-audio-file' | 'scan-transcriptions' | 'abort-stale-uploads'>();
     expectTypeOf<JobPayload<'transcribe-audio-file'>['request']['addPunc']>().toEqualTypeOf<'yes' | 'no'>();
     expectTypeOf<JobPayload<'copy-object'>['metadataDirective']>().toEqualTypeOf<'COPY' | 'REPLACE'>();
   });
 
   it('throws a permanent ValidationError for an unknown job name', () => {
     expect(() => parsePayload('nope' as JobName, {})).toThrow(
-      'name: must be one of upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions (got "nope")',
+      'name: must be one of upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions, abort-stale-uploads (got "nope")',
     );
   });
 });

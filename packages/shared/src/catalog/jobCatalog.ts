@@ -285,6 +285,21 @@ const scanTranscriptionsSchema = z.strictObject({
   output: transcriptOutputSchema,
 });
 
+const abortStaleUploadsSchema = z.strictObject({
+  /** Id of the schedule that added the job (also the gauge's `schedule` label); absent for a one-off run. */
+  scheduleId: scheduleIdField.optional(),
+  bucket: bucketField,
+  /** Key prefix whose open multipart uploads are listed; empty lists the whole bucket. */
+  prefix: z.string().superRefine(
+    ruleRefinement((s: string, field): ValidationIssue[] => {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      return bytes > OBJECT_KEY_MAX_BYTES ? [{ field, rule: `must be at most ${OBJECT_KEY_MAX_BYTES} bytes in UTF-8 (got ${bytes})` }] : [];
+    }),
+  ),
+  /** Uploads initiated at least this long ago are aborted, in seconds (at least 60: younger ones are likely running). */
+  olderThanSeconds: intField(60, 10 * 365 * 24 * 3600, 'seconds'),
+});
+
 /**
  * The one job catalog: every job name with its payload schema and BullMQ policy. Payloads never carry
  * secrets; credentials come from the worker's configuration.
@@ -333,6 +348,13 @@ export const jobCatalog = {
     timeoutMs: 5 * MINUTE,
     description: 'One tick of a transcription schedule: list a prefix and enqueue a transcription for every new or changed object.',
   },
+  'abort-stale-uploads': {
+    schema: abortStaleUploadsSchema,
+    attempts: 3,
+    backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 15 * MINUTE,
+    description: 'List the multipart uploads open under a prefix and abort those older than a given age (orphans cost storage).',
+  },
 } satisfies Record<string, JobDefinition>;
 
 /** Type of the catalog; the worker's handler map is `{ [K in JobName]: Handler<K> }`. */
@@ -356,6 +378,8 @@ export type CopyObjectPayload = JobPayload<'copy-object'>;
 export type TranscribeAudioFilePayload = JobPayload<'transcribe-audio-file'>;
 /** Payload of `scan-transcriptions` (the job a transcription schedule adds on every tick). */
 export type ScanTranscriptionsPayload = JobPayload<'scan-transcriptions'>;
+/** Payload of `abort-stale-uploads` (one run of `obsq uploads abort` as a job, e.g. from a schedule). */
+export type AbortStaleUploadsPayload = JobPayload<'abort-stale-uploads'>;
 /** A local-file source. */
 export type FileSource = z.output<typeof fileSourceSchema>;
 /** An http(s) source. */

@@ -145,7 +145,7 @@ describe('worker configuration: defaults and fallbacks', () => {
         frameBytes: 3200,
         pace: 1,
       },
-      concurrency: { 'put-object': 16, 'upload-part': 8, 'complete-multipart': 16, 'copy-object': 8, 'transcribe-audio-file': 2, 'scan-transcriptions': 1 },
+      concurrency: { 'put-object': 16, 'upload-part': 8, 'complete-multipart': 16, 'copy-object': 8, 'transcribe-audio-file': 2, 'scan-transcriptions': 1, 'abort-stale-uploads': 1 },
       sourceRoots: [],
       metrics: { host: '0.0.0.0', port: 9464 },
       shutdownTimeoutMs: 30_000,

@@ -90,6 +90,8 @@ export const workerConfigSchema = z
         'transcribe-audio-file': env.OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE,
         // A schedule tick only lists and enqueues; one at a time per worker is plenty.
         'scan-transcriptions': 1,
+        // Aborting stale uploads is a handful of requests per run, also one at a time.
+        'abort-stale-uploads': 1,
       },
       // normalize() drops a trailing slash so root checks compare `${root}/` prefixes uniformly.
       sourceRoots: splitRoots(env.OBSQ_SOURCE_ROOTS).map((r) => (r === '/' ? r : posix.normalize(r).replace(/\/+$/, ''))),

@@ -17,6 +17,7 @@ export type ObsqErrorCode =
   | 'OBSQ_ENGINE'
   | 'OBSQ_CLOSED'
   | 'OBSQ_BATCH_PARTIAL'
+  | 'OBSQ_CANCELLED'
   | 'OBSQ_INTERNAL';
 
 /** Options common to every obsq error. */

@@ -1,2 +1,3 @@
 export * from './getResult.js';
 export * from './resultStore.js';
+export * from './cancelFlag.js';

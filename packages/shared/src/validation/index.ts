@@ -13,3 +13,4 @@ export * from './fieldPath.js';
 export * from './rasrRequest.js';
 export * from './rasrStartCommand.js';
 export * from './sourcePath.js';
+export * from './parseDuration.js';

@@ -5,12 +5,13 @@ import { uploadPart } from './uploadPart.js';
 import { copyObject } from './copyObject.js';
 import { transcribeAudioFile } from './transcribeAudioFile.js';
 import { scanTranscriptions } from './scanTranscriptions.js';
+import { abortStaleUploads } from './abortStaleUploads.js';
 
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
 export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
 export type { PutObjectRecordBody } from './putObject.js';
-export { uploadIdKey } from './multipartUpload.js';
+export type { AbortStaleRecordBody } from './abortStaleUploads.js';
 export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';
 
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */
@@ -21,4 +22,5 @@ export const jobHandlers: JobHandlers = {
   'copy-object': { run: copyObject },
   'transcribe-audio-file': { run: transcribeAudioFile },
   'scan-transcriptions': { run: scanTranscriptions },
+  'abort-stale-uploads': { run: abortStaleUploads },
 };

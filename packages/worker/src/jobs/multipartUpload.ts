@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ObsqError } from '@obsq/shared';
+import { abandonWorkerSideUpload, ObsqError, publishedUploadId, UPLOAD_ID_ABORTED, UPLOAD_ID_PENDING, uploadIdKey } from '@obsq/shared';
 import type { JobContext } from './jobContext.js';
 
-/** Redis key holding the upload id of the multipart upload of parent job `parentId`. */
-export function uploadIdKey(prefix: string, parentId: string): string {
-  return `${prefix}:mpu:${parentId}`;
-}
 
 /** How long a published upload id is kept: a week, like the records of the jobs that use it. */
 const UPLOAD_ID_TTL_SECONDS = 7 * 24 * 3600;
 
 /** How long one part may hold the right to initiate before another takes over, in seconds. */
 const INITIATE_LEASE_SECONDS = 60;
-const PENDING = 'pending:';
-/** Written by a parent that gave up: late parts must not initiate a new upload. */
-const ABORTED = 'aborted';
+const PENDING = UPLOAD_ID_PENDING;
 
 // Replaces our lease with the upload id, only if the lease is still ours.
 const PUBLISH = `
@@ -45,7 +39,7 @@ export async function partUploadId(ctx: JobContext<'upload-part'>): Promise<stri
     const got = await ctx.redis.set(key, lease, 'EX', INITIATE_LEASE_SECONDS, 'NX');
     if (got === 'OK') break;
     const value = await ctx.redis.get(key);
-    if (value === ABORTED) {
+    if (value === UPLOAD_ID_ABORTED) {
       throw new ObsqError('OBSQ_ABORTED', `upload-part: the upload of ${parentId} was abandoned by its parent (another part failed)`, { permanent: true });
     }
     if (value && !value.startsWith(PENDING)) return value;
@@ -84,26 +78,11 @@ export async function partUploadId(ctx: JobContext<'upload-part'>): Promise<stri
  */
 export async function parentUploadId(ctx: JobContext<'complete-multipart'>): Promise<string | undefined> {
   if (ctx.data.uploadId !== undefined) return ctx.data.uploadId;
-  const value = await ctx.redis.get(uploadIdKey(ctx.prefix, String(ctx.job.id)));
-  return value && !value.startsWith(PENDING) && value !== ABORTED ? value : undefined;
+  return publishedUploadId(await ctx.redis.get(uploadIdKey(ctx.prefix, String(ctx.job.id))));
 }
 
-// Tombstones the key unless an upload id is published; returns what was there.
-const ABANDON = `
-local v = redis.call('GET', KEYS[1])
-if v == false or string.sub(v, 1, 8) == 'pending:' then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-end
-return v
-`;
-
-/**
- * For a parent giving up: the upload id to abort, if its parts published one. Otherwise leaves a
- * tombstone, so a part still running (or initiating right now: its publish then fails) cannot
- * start an upload nobody would complete or abort.
- */
+/** For a parent giving up: the upload id to abort, if any; leaves a tombstone otherwise. */
 export async function abandonUpload(ctx: JobContext<'complete-multipart'>): Promise<string | undefined> {
   if (ctx.data.uploadId !== undefined) return ctx.data.uploadId;
-  const value = (await ctx.redis.eval(ABANDON, 1, uploadIdKey(ctx.prefix, String(ctx.job.id)), ABORTED, String(UPLOAD_ID_TTL_SECONDS))) as string | null;
-  return value && !value.startsWith(PENDING) && value !== ABORTED ? value : undefined;
+  return abandonWorkerSideUpload(ctx.redis, ctx.prefix, String(ctx.job.id), UPLOAD_ID_TTL_SECONDS);
 }

@@ -1,4 +1,4 @@
-import { QUEUE_NAMES, type JobName, type ObsqErrorCode } from '@obsq/shared';
+import { JOB_STATES, QUEUE_NAMES, type JobName, type ObsqErrorCode } from '@obsq/shared';
 import { STORAGE_OPERATIONS } from '@obsq/storage';
 
 /**
@@ -10,20 +10,8 @@ export const METRIC_QUEUES: readonly JobName[] = QUEUE_NAMES;
 /** A value of the `queue` label. */
 export type MetricQueue = JobName;
 
-/**
- * Job states reported by `obsq_queue_jobs{state}`. Pass them to BullMQ's
- * `queue.getJobCounts(...QUEUE_DEPTH_STATES)`. `prioritized` is listed because BullMQ keeps
- * prioritised waiting jobs in their own set: without it a prioritised backlog would be invisible.
- */
-export const QUEUE_DEPTH_STATES = [
-  'waiting',
-  'prioritized',
-  'active',
-  'delayed',
-  'waiting-children',
-  'failed',
-  'completed',
-] as const;
+/** Job states reported by `obsq_queue_jobs{state}`: the contract's {@link JOB_STATES}. */
+export const QUEUE_DEPTH_STATES = JOB_STATES;
 
 /** A value of the `state` label of `obsq_queue_jobs`. */
 export type QueueDepthState = (typeof QUEUE_DEPTH_STATES)[number];
@@ -57,6 +45,7 @@ const OBSQ_CODES: Record<ObsqErrorCode, true> = {
   OBSQ_ENGINE: true,
   OBSQ_CLOSED: true,
   OBSQ_BATCH_PARTIAL: true,
+  OBSQ_CANCELLED: true,
   OBSQ_INTERNAL: true,
 };
 

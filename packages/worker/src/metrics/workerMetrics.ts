@@ -94,10 +94,20 @@ export interface WorkerMetrics {
    * @param realTimeFactor processing time divided by audio duration
    */
   audioTranscribed(queue: MetricQueue, engine: string, seconds: number, realTimeFactor: number): void;
+  /**
+   * One scan for stale multipart uploads (`abort-stale-uploads`): sets `obsq_multipart_uploads_open`
+   * and counts the aborts by outcome.
+   * @param schedule the schedule id that ran the scan, or `manual` for a one-off job
+   * @param open multipart uploads open under the scanned prefix
+   */
+  uploadsScanned(schedule: string, open: number, aborts: { aborted: number; gone: number; failed: number }): void;
 }
 
 /** Default metrics dropped by {@link createWorkerMetrics}; see the comment there. */
 const REDUNDANT_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** Schedule ids as the catalog allows them; they are operator-chosen and few, so they may be labels. */
+const SCHEDULE_LABEL = /^[A-Za-z0-9._-]{1,100}$/;
 
 const STATUS_CLASSES: ReadonlySet<string> = new Set<StatusClass>(['2xx', '3xx', '4xx', '5xx', 'network']);
 
@@ -217,6 +227,18 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     buckets: REAL_TIME_FACTOR_BUCKETS,
     registers,
   });
+  const uploadsOpen = new Gauge({
+    name: 'obsq_multipart_uploads_open',
+    help: 'Multipart uploads open under the prefix of an abort-stale-uploads schedule, as its last scan saw them (before aborting).',
+    labelNames: ['schedule'] as const,
+    registers,
+  });
+  const uploadsAborted = new Counter({
+    name: 'obsq_multipart_uploads_aborted_total',
+    help: 'Stale multipart uploads an abort-stale-uploads job tried to abort, by outcome (aborted, gone, failed).',
+    labelNames: ['schedule', 'outcome'] as const,
+    registers,
+  });
   const info = new Gauge({
     name: 'obsq_worker_info',
     help: 'Always 1; labels identify the worker build and id.',
@@ -293,6 +315,11 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     },
     sisSessionClosed() {
       sisActive.dec();
+    },
+    uploadsScanned(schedule, open, aborts) {
+      const label = SCHEDULE_LABEL.test(schedule) ? schedule : 'other';
+      if (nonNegative(open)) uploadsOpen.set({ schedule: label }, open);
+      for (const outcome of ['aborted', 'gone', 'failed'] as const) uploadsAborted.inc({ schedule: label, outcome }, Math.max(0, aborts[outcome]));
     },
     audioTranscribed(queue, engine, seconds, realTimeFactor) {
       const labels = { queue: queueLabel(queue), engine: engineLabel(engine) };

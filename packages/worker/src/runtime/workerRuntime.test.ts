@@ -21,4 +21,11 @@ describe('toUnrecoverable', () => {
     expect('code' in u).toBe(false);
     expect(u.cause).toBeInstanceOf(Error);
   });
+
+  it('starts the reason with the record code when given (the failedReason operators see), once', () => {
+    const err = new ObsqError('OBSQ_SOURCE_CHANGED', 'source.path: file is 0 bytes', { permanent: true });
+    expect(toUnrecoverable(err, 'OBSQ_SOURCE_CHANGED').message).toBe('OBSQ_SOURCE_CHANGED: source.path: file is 0 bytes');
+    const already = new Error('NoSuchKey: gone');
+    expect(toUnrecoverable(already, 'NoSuchKey').message).toBe('NoSuchKey: gone');
+  });
 });

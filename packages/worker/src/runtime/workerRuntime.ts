@@ -3,16 +3,17 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   catalogBackoffStrategy,
+  cancelledAmong,
   coerceError,
   errorCode,
   isPermanent,
   jobCatalog,
   makeGetResult,
+  ObsqError,
   parsePayload,
-  BATCH_ID_RULE,
+  batchMembershipOf,
   BatchStore,
   ResultStore,
-  type BatchMembership,
   type GetResult,
   type JobName,
 } from '@obsq/shared';
@@ -47,6 +48,19 @@ export interface WorkerRuntimeOptions {
   settings: HandlerSettings;
   /** Run only these queues. @defaultValue every queue of the job catalog */
   queues?: readonly JobName[];
+  /**
+   * How often the cancel flags of running attempts are read, in ms (one MGET per tick for all of
+   * them). An attempt cancelled with `obsq cancel` stops within about this long.
+   * @defaultValue 1000
+   */
+  cancelCheckMs?: number;
+}
+
+/** A running attempt as the cancel check sees it: the job ids whose flag stops it, and its switch. */
+interface RunningAttempt {
+  /** The job's id and, for flow children (parts), its parent's: cancelling an upload stops its parts. */
+  ids: string[];
+  cancel: AbortController;
 }
 
 /** A record-bearing error: StorageError and PartFailedError carry the GetResult to store. */
@@ -57,10 +71,11 @@ function resultOf(err: unknown): GetResult | undefined {
 
 /**
  * BullMQ's marker for a permanent failure, keeping what the record and the `failed` listeners need:
- * the stable `code`, the GetResult (`result`) and the original error as `cause`.
+ * the stable `code`, the GetResult (`result`) and the original error as `cause`. With `reasonCode`
+ * the message (BullMQ's `failedReason`) starts with it: `OBSQ_SOURCE_CHANGED: source.path: …`.
  */
-export function toUnrecoverable(err: Error): UnrecoverableError {
-  const u = new UnrecoverableError(err.message);
+export function toUnrecoverable(err: Error, reasonCode?: string): UnrecoverableError {
+  const u = new UnrecoverableError(reasonCode && !err.message.startsWith(reasonCode) ? `${reasonCode}: ${err.message}` : err.message);
   const code = errorCode(err);
   if (code !== undefined) Object.assign(u, { code });
   const result = resultOf(err);
@@ -69,21 +84,10 @@ export function toUnrecoverable(err: Error): UnrecoverableError {
   return u;
 }
 
-/**
- * The batch a job's record counts toward, read defensively from the raw payload (the record of a
- * job whose payload fails validation still counts, as a failure).
- */
-function batchOf(data: unknown, result: GetResult): BatchMembership | undefined {
-  const d = data as { batch?: { id?: unknown; item?: unknown }; key?: unknown } | undefined;
-  const id = d?.batch?.id;
-  if (typeof id !== 'string' || !BATCH_ID_RULE.test(id)) return undefined;
-  const size = (result.body as { size?: unknown } | null)?.size;
-  return {
-    id,
-    key: typeof d?.key === 'string' ? d.key.slice(0, 1024) : '',
-    item: typeof d?.batch?.item === 'string' ? d.batch.item.slice(0, 8192) : '',
-    bytes: typeof size === 'number' && Number.isFinite(size) ? size : 0,
-  };
+
+/** The error an attempt stops with once `obsq cancel` flagged its job (or its parent, `byJobId`). */
+function cancelledError(byJobId: string): ObsqError {
+  return new ObsqError('OBSQ_CANCELLED', `cancelled by an operator (obsq cancel ${byJobId})`, { permanent: true, details: { cancelledJobId: byJobId } });
 }
 
 /** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
@@ -107,6 +111,8 @@ export class WorkerRuntime {
   private readonly queues = new Map<JobName, Queue>();
   private readonly abort = new AbortController();
   private readonly opts: WorkerRuntimeOptions;
+  private readonly running = new Set<RunningAttempt>();
+  private cancelTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(opts: WorkerRuntimeOptions) {
@@ -157,6 +163,23 @@ export class WorkerRuntime {
       this.workers.set(name, worker);
     }
     await Promise.all([...this.workers.values()].map((w) => w.waitUntilReady()));
+    this.cancelTimer = setInterval(() => void this.checkCancels(), this.opts.cancelCheckMs ?? 1000);
+    this.cancelTimer.unref();
+  }
+
+  /** Stops every running attempt whose job (or parent) has its cancel flag set. Never throws. */
+  private async checkCancels(): Promise<void> {
+    if (this.running.size === 0) return;
+    const attempts = [...this.running];
+    try {
+      const cancelled = await cancelledAmong(this.opts.redis, this.opts.prefix, [...new Set(attempts.flatMap((a) => a.ids))]);
+      for (const a of attempts) {
+        const by = a.ids.find((id) => cancelled.has(id));
+        if (by !== undefined) a.cancel.abort(cancelledError(by));
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not read cancel flags');
+    }
   }
 
   /** True while every worker is running and not closing. */
@@ -166,7 +189,7 @@ export class WorkerRuntime {
 
   /** Writes the job's one record; `attempts` defaults to the attempt in progress. */
   private async writeRecord(name: JobName, job: Job, result: GetResult, attempts = job.attemptsMade + 1): Promise<void> {
-    const batch = batchOf(job.data, result);
+    const batch = batchMembershipOf(job.data, result);
     const written = await this.results.writeOnceInBatch({ jobId: String(job.id), queue: name, parentId: job.parent?.id, attempts, result }, batch);
     if (written === 2 && batch) {
       // This record completed its batch: write the batch's record. Failure here is repaired by the
@@ -229,13 +252,19 @@ export class WorkerRuntime {
     const attempt = job.attemptsMade + 1;
     const logger = this.opts.logger.child({ queue: name, jobId: job.id, attempt, attempts });
     const timeout = AbortSignal.timeout(jobCatalog[name].timeoutMs);
-    const signals = [timeout, this.abort.signal, ...(bullSignal ? [bullSignal] : [])];
+    const running: RunningAttempt = { ids: [String(job.id), ...(job.parent?.id ? [job.parent.id] : [])], cancel: new AbortController() };
+    const signals = [timeout, this.abort.signal, running.cancel.signal, ...(bullSignal ? [bullSignal] : [])];
     const signal = AbortSignal.any(signals);
     this.opts.metrics.jobStarted(name);
     const def = jobHandlers[name] as JobHandlerDefinition<JobName>;
     let ctx: JobContext<JobName> | undefined;
+    this.running.add(running);
     try {
       ctx = this.context(job, token, parsePayload(name, job.data), attempt, signal, logger);
+      // A job cancelled while it waited (a part the cancel could not remove, a parent woken by its
+      // cancelled parts) stops before doing anything.
+      const cancelledBefore = [...(await cancelledAmong(this.opts.redis, this.opts.prefix, running.ids))][0];
+      if (cancelledBefore !== undefined) throw cancelledError(cancelledBefore);
       const result = await def.run(ctx);
       await this.writeRecord(name, job, result);
       const seconds = (performance.now() - started) / 1000;
@@ -244,7 +273,16 @@ export class WorkerRuntime {
       return result;
     } catch (thrown) {
       let err = coerceError(thrown);
-      if (timeout.aborted && !this.abort.signal.aborted) {
+      // A failure caused by the cancel itself (the upload aborted under a part's PUT) is reported as
+      // the cancel, also when it came before this attempt's next check.
+      const cancelledBy = running.cancel.signal.aborted
+        ? undefined
+        : [...(await cancelledAmong(this.opts.redis, this.opts.prefix, running.ids).catch(() => new Set<string>()))][0];
+      if (running.cancel.signal.aborted) {
+        err = running.cancel.signal.reason as ObsqError;
+      } else if (cancelledBy !== undefined) {
+        err = cancelledError(cancelledBy);
+      } else if (timeout.aborted && !this.abort.signal.aborted) {
         err = Object.assign(new Error(`job timed out after ${jobCatalog[name].timeoutMs} ms`, { cause: err }), { code: 'OBSQ_TIMEOUT' });
       }
       const permanent = isPermanent(err);
@@ -261,8 +299,13 @@ export class WorkerRuntime {
         { err, errorCode: code, durationMs: Math.round(seconds * 1000), permanent },
         `job ${job.id} (${name}) ${final ? 'failed' : 'will retry'} on attempt ${attempt} of ${attempts}`,
       );
+      // The final failure's reason (BullMQ's failedReason: `obsq jobs`, the queue UI) starts with the
+      // record's error code, so a failed job shows why without opening its record.
+      if (final && !shuttingDown) throw toUnrecoverable(err, code);
       if (permanent) throw toUnrecoverable(err);
       throw err;
+    } finally {
+      this.running.delete(running);
     }
   }
 
@@ -283,6 +326,7 @@ export class WorkerRuntime {
    */
   close(deadlineMs: number): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.cancelTimer);
       const workers = [...this.workers.values()];
       const drained = Promise.allSettled(workers.map((w) => w.close()));
       const left = deadlineMs - Date.now();
