@@ -157,7 +157,7 @@ describe('obsq retry', () => {
     expect((await cli(['retry', 'nope'])).code).toBe(3);
     usage(await cli(['retry']), /retry needs job ids or --failed/);
     usage(await cli(['retry', '--failed', '--since', '60']), /--since: must be a duration with a unit/);
-    usage(await cli(['retry', '--failed', '--queue', 'nope']), /--queue must be one of upload-part/);
+    usage(await cli(['retry', '--failed', '--queue', 'nope']), /--queue must be one of put-object, upload-part/);
   });
 });
 
