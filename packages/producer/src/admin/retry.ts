@@ -103,8 +103,11 @@ async function reEnqueue(deps: AdminDeps, { queue, job }: FoundJob, newId: strin
     });
     return;
   }
-  const data = parsePayload(queue, job.data);
-  await deps.queue(queue).add(queue, data, jobOptions(queue, newId, deps.retentionSeconds));
+  const data = parsePayload(queue, job.data) as JobPayload<JobName> & { batch?: unknown };
+  // A retried file of a batch is a job of its own: its batch already has its record (retry the
+  // failed files of a batch as a batch with `obsq batch retry`).
+  const { batch: _batch, ...own } = data;
+  await deps.queue(queue).add(queue, own, jobOptions(queue, newId, deps.retentionSeconds));
 }
 
 /** Some part of an upload that is still stored: its payload holds the upload's source. */
