@@ -1,18 +1,19 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { request } from 'undici';
-import { ObsqError, ValidationError } from '@obsq/shared';
+import { filePinOf, ObsqError, ValidationError, type FilePin } from '@obsq/shared';
 
 /** Where an upload's bytes come from. */
 export type UploadSource = { kind: 'file'; path: string } | { kind: 'url'; url: string };
 
 /** A source as probed at enqueue: its size and, for URLs, the validator each part checks. */
 export type ProbedSource =
-  | { kind: 'file'; path: string; size: number }
+  | { kind: 'file'; path: string; size: number; pin: FilePin }
   | { kind: 'url'; url: string; size: number; etag?: string; lastModified?: string };
 
 /**
- * Takes the size (and for URLs the validator) once, at enqueue. File paths are made absolute: the
+ * Takes the size and the pin (for files: size, mtime, inode, device; for URLs: the validator) once,
+ * at enqueue; every worker read re-checks it. File paths are made absolute: the
  * workers that read them must see the same path (shared storage).
  */
 export async function probeSource(source: UploadSource, signal?: AbortSignal): Promise<ProbedSource> {
@@ -20,12 +21,13 @@ export async function probeSource(source: UploadSource, signal?: AbortSignal): P
     const path = isAbsolute(source.path) ? source.path : resolve(source.path);
     let st;
     try {
-      st = await stat(path);
+      st = await stat(path, { bigint: true });
     } catch (cause) {
       throw new ValidationError([{ field: 'source.path', rule: `cannot read ${JSON.stringify(source.path)}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}` }], { cause });
     }
     if (!st.isFile()) throw new ValidationError([{ field: 'source.path', rule: `${JSON.stringify(source.path)} is not a regular file` }]);
-    return { kind: 'file', path, size: st.size };
+    const pin = filePinOf(st);
+    return { kind: 'file', path, size: pin.size, pin };
   }
   let url: URL;
   try {

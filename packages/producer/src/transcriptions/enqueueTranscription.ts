@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import {
+  filePinOf,
   parsePayload,
   TRANSCRIPT_FORMATS,
   ValidationError,
@@ -76,9 +77,17 @@ export interface TranscriptionDeps {
 }
 
 /** The catalog's `audio` for an input source (objects get `kind: 'object'`, files an absolute path). */
-function audioSource(audio: TranscriptionAudio): JobPayload<'transcribe-audio-file'>['audio'] | Record<string, unknown> {
+async function audioSource(audio: TranscriptionAudio): Promise<JobPayload<'transcribe-audio-file'>['audio'] | Record<string, unknown>> {
   if (audio.kind === 'url') return { kind: 'url', url: audio.url };
-  if (audio.kind === 'file') return { kind: 'file', path: isAbsolute(audio.path) ? audio.path : resolve(audio.path) };
+  if (audio.kind === 'file') {
+    if (typeof audio.path !== 'string') return { kind: 'file', path: audio.path };
+    const path = isAbsolute(audio.path) ? audio.path : resolve(audio.path);
+    // Pinned now so the worker refuses a file that changed or was replaced before or during recognition.
+    const st = await stat(path, { bigint: true }).catch((cause: NodeJS.ErrnoException) => cause);
+    if (st instanceof Error) throw new ValidationError([{ field: 'audio.path', rule: `cannot read ${JSON.stringify(path)}: ${st.code ?? st.message}` }], { cause: st });
+    if (!st.isFile()) throw new ValidationError([{ field: 'audio.path', rule: `${JSON.stringify(path)} is not a regular file` }]);
+    return { kind: 'file', path, pin: filePinOf(st) };
+  }
   const { kind: _kind, ...ref } = audio;
   return { kind: 'object', ...ref };
 }
@@ -91,7 +100,7 @@ function audioSource(audio: TranscriptionAudio): JobPayload<'transcribe-audio-fi
 export async function enqueueTranscription(deps: TranscriptionDeps, input: EnqueueTranscriptionInput, signal?: AbortSignal): Promise<EnqueuedTranscription> {
   const engine = input.engine ?? deps.defaultEngine;
   const raw = {
-    audio: audioSource(input.audio),
+    audio: await audioSource(input.audio),
     request: input.request,
     ...(input.mode === undefined ? {} : { mode: input.mode }),
     engine,
@@ -104,12 +113,6 @@ export async function enqueueTranscription(deps: TranscriptionDeps, input: Enque
   const issues: ValidationIssue[] = [];
   const idRule = jobIdRule(jobId);
   if (idRule) issues.push({ field: 'jobId', rule: idRule });
-  if (payload.audio.kind === 'file') {
-    const path = payload.audio.path;
-    const st = await stat(path).catch((cause: NodeJS.ErrnoException) => cause);
-    if (st instanceof Error) issues.push({ field: 'audio.path', rule: `cannot read ${JSON.stringify(path)}: ${st.code ?? st.message}` });
-    else if (!st.isFile()) issues.push({ field: 'audio.path', rule: `${JSON.stringify(path)} is not a regular file` });
-  }
   if (issues.length > 0) throw new ValidationError(issues);
 
   const existing = await deps.queue.getJob(jobId);

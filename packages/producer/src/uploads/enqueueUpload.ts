@@ -84,7 +84,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
   try {
     const source =
       probed.kind === 'file'
-        ? { kind: 'file' as const, path: probed.path }
+        ? { kind: 'file' as const, path: probed.path, pin: probed.pin }
         : { kind: 'url' as const, url: probed.url, size: probed.size, etag: probed.etag, lastModified: probed.lastModified };
     const parentData = parsePayload('complete-multipart', {
       kind: 'upload',
@@ -93,6 +93,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
       key: input.key,
       totalParts: plan.partCount,
       size: probed.size,
+      uploadSource: source,
       contentType: input.contentType,
     });
     const children: FlowJobNode[] = plan.parts.map((p) => ({

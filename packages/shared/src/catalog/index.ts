@@ -4,3 +4,4 @@ export * from './queues.js';
 export * from './backoff.js';
 export * from './zodIssues.js';
 export * from './fields.js';
+export * from './filePin.js';

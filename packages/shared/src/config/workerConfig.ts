@@ -9,6 +9,11 @@ import { addConfigIssues, ALSO_AFTER_FIELD_ERRORS, parseEnv, type ConfigIssue, t
 import { redisEnvIssues, redisEnvShape, toRedisConfig, type RedisConfig } from './redisConfig.js';
 import { sisEnvIssues, sisEnvShape, toSisConfig, type SisConfig } from './sisConfig.js';
 
+/** What a worker does with a file source that has more than one hard link (`OBSQ_SOURCE_HARDLINKS`). */
+export const SOURCE_HARDLINK_POLICIES = ['refuse', 'allow'] as const;
+/** One of {@link SOURCE_HARDLINK_POLICIES}. */
+export type SourceHardlinkPolicy = (typeof SOURCE_HARDLINK_POLICIES)[number];
+
 /** Worker service configuration. Holds secrets: log it only through `redactConfig`. */
 export interface WorkerConfig {
   obs: ObsConfig;
@@ -24,6 +29,11 @@ export interface WorkerConfig {
    * worker refuses every file source, naming `OBSQ_SOURCE_ROOTS`.
    */
   sourceRoots: string[];
+  /**
+   * `refuse`: a file source with more than one hard link fails (a link inside a root may name a file
+   * that lives outside every root). `allow`: such files are read. @defaultValue `'refuse'`
+   */
+  sourceHardlinks: SourceHardlinkPolicy;
   metrics: {
     /** @defaultValue `'0.0.0.0'` */
     host: string;
@@ -47,6 +57,7 @@ export const workerEnvShape = {
   OBSQ_CONCURRENCY_COPY_OBJECT: intEnv({ default: 8 }),
   OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE: intEnv({ default: 2 }),
   OBSQ_SOURCE_ROOTS: stringEnv({ default: undefined }),
+  OBSQ_SOURCE_HARDLINKS: enumEnv(SOURCE_HARDLINK_POLICIES, 'refuse'),
   OBSQ_METRICS_HOST: stringEnv({ default: '0.0.0.0' }),
   OBSQ_METRICS_PORT: intEnv({ default: 9464, min: 0, max: 65_535 }),
   OBSQ_SHUTDOWN_TIMEOUT_MS: intEnv({ default: 30_000 }),
@@ -89,6 +100,7 @@ export const workerConfigSchema = z
       },
       // normalize() drops a trailing slash so root checks compare `${root}/` prefixes uniformly.
       sourceRoots: splitRoots(env.OBSQ_SOURCE_ROOTS).map((r) => (r === '/' ? r : posix.normalize(r).replace(/\/+$/, ''))),
+      sourceHardlinks: env.OBSQ_SOURCE_HARDLINKS,
       metrics: { host: env.OBSQ_METRICS_HOST ?? '0.0.0.0', port: env.OBSQ_METRICS_PORT },
       shutdownTimeoutMs: env.OBSQ_SHUTDOWN_TIMEOUT_MS,
       logLevel: env.OBSQ_LOG_LEVEL,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
+import { errorCode, isPermanent, makeGetResult, ObsqError, type GetResult, type UploadPartPayload } from '@obsq/shared';
 import { type HeadObjectBody } from '@obsq/storage';
+import { checkUrlSourceUnchanged, openPinnedFile } from '../sources/index.js';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
 
@@ -35,6 +36,8 @@ export class PartFailedError extends ObsqError {
     this.result = result;
   }
 }
+
+type UploadSource = UploadPartPayload['source'];
 
 const childIdOf = (childKey: string) => childKey.slice(childKey.lastIndexOf(':') + 1);
 
@@ -102,6 +105,19 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
     if (already) return already;
   }
 
+  if (data.kind === 'upload' && data.uploadSource) {
+    try {
+      await verifySourceUnchanged(ctx, data.uploadSource);
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      const aborted = await abortUpload(ctx);
+      throw new ObsqError(errorCode(err) === 'OBSQ_SOURCE_CHANGED' ? 'OBSQ_SOURCE_CHANGED' : 'OBSQ_SOURCE', `${(err as Error).message}; ${aborted}`, {
+        cause: err,
+        permanent: true,
+      });
+    }
+  }
+
   let completed: GetResult<{ location?: string; bucket?: string; key?: string; etag?: string; versionId?: string }>;
   try {
     completed = await storage.completeMultipartUpload({ ...target, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), signal });
@@ -141,6 +157,16 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
       path,
     },
   };
+}
+
+/** Checks the upload's source still is the version its parts were read from. */
+async function verifySourceUnchanged(ctx: JobContext<'complete-multipart'>, source: UploadSource): Promise<void> {
+  if (source.kind === 'url') {
+    await checkUrlSourceUnchanged(source, ctx.signal);
+    return;
+  }
+  const file = await openPinnedFile(ctx.sourceRoots, source, { hardlinks: ctx.settings.sourceHardlinks, signal: ctx.signal });
+  await file.close();
 }
 
 /**

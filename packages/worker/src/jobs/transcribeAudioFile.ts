@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { makeGetResult, ObsqError, type GetResult, type SisConfig } from '@obsq/shared';
 import { type SisSegment } from '@obsq/speech';
-import { resolveSourcePath } from '../sources/index.js';
+import { openPinnedFile, type PinnedFile } from '../sources/index.js';
 import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
 import type { JobContext } from './jobContext.js';
 
@@ -40,12 +40,13 @@ function sisStatus(code: string, httpStatus: unknown): number {
 }
 
 /** Fetches the audio to a private temp file (audio can be hours long: never held in memory). */
-async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string): Promise<{ path: string; name: string }> {
+async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string): Promise<{ path: string; name: string; file?: PinnedFile }> {
   const { data, signal } = ctx;
   const audio = data.audio;
   if (audio.kind === 'file') {
-    const path = await resolveSourcePath(audio.path, ctx.sourceRoots);
-    return { path, name: basename(path) };
+    // Read through the verified descriptor (its /proc name), never by path again.
+    const file = await openPinnedFile(ctx.sourceRoots, audio, { hardlinks: ctx.settings.sourceHardlinks, signal });
+    return { path: file.procPath, name: basename(audio.path), file };
   }
   const target = join(dir, 'audio');
   if (audio.kind === 'object') {
@@ -93,8 +94,10 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
   const dir = await mkdtemp(join(tmpdir(), 'obsq-audio-'));
   const started = performance.now();
   let result: TranscriptionResult;
+  let pinned: PinnedFile | undefined;
   try {
     const audio = await fetchAudio(ctx, dir);
+    pinned = audio.file;
     const sisOpen = data.engine === 'sis';
     if (sisOpen) ctx.metrics.sisSessionOpened();
     try {
@@ -124,6 +127,8 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
     } finally {
       if (sisOpen) ctx.metrics.sisSessionClosed();
     }
+    // The transcript must be of the enqueued version: a file edited while it was recognised fails.
+    await pinned?.verify('after recognition');
     const seconds = result.audioDurationMs / 1000;
     const elapsed = (performance.now() - started) / 1000;
     ctx.metrics.audioTranscribed('transcribe-audio-file', data.engine === 'sis' ? 'sis' : 'pocketsphinx', seconds, seconds > 0 ? elapsed / seconds : 0);
@@ -159,6 +164,7 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
       },
     });
   } finally {
+    await pinned?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

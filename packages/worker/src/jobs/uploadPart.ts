@@ -1,5 +1,6 @@
 import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
-import { assertRangeReadable, fetchUrlRange, md5OfFileRange, resolveSourcePath } from '../sources/index.js';
+import type { StreamFactory } from '@obsq/storage';
+import { fetchUrlRange, openPinnedFile, readFilePart, type PinnedFile } from '../sources/index.js';
 import type { JobContext } from './jobContext.js';
 
 /** Body of an `upload-part` job's GetResult record. */
@@ -15,11 +16,12 @@ export interface UploadPartRecordBody {
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 
 /**
- * Uploads one part: hashes the byte range (streamed), skips the PUT when ListParts already shows
- * the part with that MD5 (a retry after a lost response), else PUTs it with Content-MD5.
+ * Uploads one part: reads the byte range once (a file through its verified, pinned descriptor; a URL
+ * with its validator checked), hashes those very bytes, skips the PUT when ListParts already shows
+ * the part with that MD5 (a retry after a lost response), else PUTs them with Content-MD5.
  */
 export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetResult<UploadPartRecordBody>> {
-  const { data, signal, storage } = ctx;
+  const { data, signal } = ctx;
   // Progress goes to Redis: at most a few writes per part, not one per chunk read. Reading the range
   // for its MD5 counts as the first half of the work, the PUT as the second.
   let done = 0;
@@ -32,18 +34,31 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
     await ctx.job.updateProgress({ bytes: Math.floor(Math.min(done, data.size) / 2), total: data.size });
   };
 
-  let body: { path: string; start: number; length: number } | Buffer;
-  let md5: Buffer;
-  if (data.source.kind === 'file') {
-    const path = await resolveSourcePath(data.source.path, ctx.sourceRoots);
-    await assertRangeReadable(path, data.offset, data.size);
-    md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-    body = { path, start: data.offset, length: data.size };
-  } else {
-    const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-    md5 = fetched.md5;
-    body = fetched.body;
+  const onBytes = (n: number) => void report(n).catch(() => undefined);
+  let file: PinnedFile | undefined;
+  try {
+    let body: Buffer | StreamFactory;
+    let md5: Buffer;
+    if (data.source.kind === 'file') {
+      file = await openPinnedFile(ctx.sourceRoots, data.source, { hardlinks: ctx.settings.sourceHardlinks, signal });
+      ({ body, md5 } = await readFilePart(file, data.offset, data.size, signal, onBytes));
+    } else {
+      ({ body, md5 } = await fetchUrlRange(data.source, data.offset, data.size, signal, onBytes));
+    }
+    return await sendPart(ctx, body, md5, file);
+  } finally {
+    await file?.close();
   }
+}
+
+/** Sends the bytes read (or finds them already on the server after a lost answer). */
+async function sendPart(
+  ctx: JobContext<'upload-part'>,
+  body: Buffer | StreamFactory,
+  md5: Buffer,
+  file: PinnedFile | undefined,
+): Promise<GetResult<UploadPartRecordBody>> {
+  const { data, signal, storage } = ctx;
   const md5Hex = md5.toString('hex');
   const md5B64 = md5.toString('base64');
   if (data.contentMd5 && data.contentMd5 !== md5B64) {
@@ -66,16 +81,25 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
     }
   }
 
-  const res = await storage.uploadPart({
-    bucket: data.bucket,
-    key: data.key,
-    uploadId: data.uploadId,
-    partNumber: data.partNumber,
-    body,
-    contentLength: data.size,
-    contentMd5: md5B64,
-    signal,
-  });
+  let res;
+  try {
+    res = await storage.uploadPart({
+      bucket: data.bucket,
+      key: data.key,
+      uploadId: data.uploadId,
+      partNumber: data.partNumber,
+      body,
+      contentLength: data.size,
+      contentMd5: md5B64,
+      signal,
+    });
+  } catch (err) {
+    // A streamed part whose file changed mid-send fails the server's Content-MD5 check: say why.
+    if (file && !Buffer.isBuffer(body)) await file.verify(`while sending part ${data.partNumber}`);
+    throw err;
+  }
+  // A streamed part was read twice; the pin proves both reads saw the enqueued version.
+  if (file && !Buffer.isBuffer(body)) await file.verify(`after sending part ${data.partNumber}`);
   await ctx.job.updateProgress({ bytes: data.size, total: data.size });
   ctx.metrics.bytes('upload-part', 'uploaded', data.size);
   const etag = res.body?.etag ?? '';

@@ -93,7 +93,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
       stalledIntervalMs: config.stalledIntervalMs,
       logger,
       metrics,
-      settings: { sis: config.sis },
+      settings: { sis: config.sis, sourceHardlinks: config.sourceHardlinks },
       queues,
     });
     metricsServer = await startMetricsServer({

@@ -1,70 +1,42 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, sep } from 'node:path';
-import { ObsqError } from '@obsq/shared';
+import type { StreamFactory } from '@obsq/storage';
+import type { PinnedFile } from './pinnedFile.js';
 
 /**
- * Resolves `path` (following symlinks) and checks it lies inside one of `roots`.
- * Refusals are permanent: retrying cannot make a forbidden or missing path readable.
+ * Largest part held in memory whole, in bytes. Up to this size a part is read once into a buffer,
+ * and that very buffer is hashed and sent. Larger parts (possible up to 5 GiB) are hashed in one pass
+ * and streamed in a second, both through the same descriptor; the server's Content-MD5 check then
+ * binds the sent bytes to the hash, and the pin is checked again after sending.
  */
-export async function resolveSourcePath(path: string, roots: readonly string[]): Promise<string> {
-  if (roots.length === 0) {
-    throw new ObsqError('OBSQ_SOURCE_FORBIDDEN', `source.path: file sources are disabled on this worker (set OBSQ_SOURCE_ROOTS)`, {
-      permanent: true,
-    });
-  }
-  if (!isAbsolute(path)) {
-    throw new ObsqError('OBSQ_SOURCE_FORBIDDEN', `source.path: must be an absolute path (got ${JSON.stringify(path)})`, { permanent: true });
-  }
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch (cause) {
-    throw new ObsqError('OBSQ_SOURCE', `source.path: cannot open ${JSON.stringify(path)}: ${(cause as Error).message}`, {
-      cause,
-      permanent: true,
-    });
-  }
-  for (const root of roots) {
-    const realRoot = await realpath(root).catch(() => undefined);
-    if (!realRoot) continue;
-    const rel = relative(realRoot, real);
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) return real;
-  }
-  throw new ObsqError(
-    'OBSQ_SOURCE_FORBIDDEN',
-    `source.path: ${JSON.stringify(path)} resolves outside OBSQ_SOURCE_ROOTS (${roots.join(':')})`,
-    { permanent: true },
-  );
+export const IN_MEMORY_PART_MAX = 64 * 1024 * 1024;
+
+/** The bytes of one part of a pinned file, ready to send, and their MD5. */
+export interface FilePartBody {
+  body: Buffer | StreamFactory;
+  md5: Buffer;
+  /** True when `body` is the buffer the MD5 was computed from. */
+  inMemory: boolean;
 }
 
-/** Checks the file still holds the byte range, so a truncated source fails clearly. */
-export async function assertRangeReadable(path: string, offset: number, size: number): Promise<void> {
-  const st = await stat(path);
-  if (st.size < offset + size) {
-    throw new ObsqError(
-      'OBSQ_SOURCE_CHANGED',
-      `source.path: file is ${st.size} bytes, shorter than part end ${offset + size}: the source changed after enqueue`,
-      { permanent: true },
-    );
-  }
-}
-
-/** MD5 of a file byte range, streamed (never the whole range in memory). */
-export async function md5OfFileRange(
-  path: string,
+/**
+ * Reads part `[offset, offset + size)` of a pinned file for sending; see {@link IN_MEMORY_PART_MAX}.
+ * @throws ObsqError `OBSQ_SOURCE_CHANGED` when the file no longer matches its pin
+ */
+export async function readFilePart(
+  file: PinnedFile,
   offset: number,
   size: number,
   signal: AbortSignal,
   onBytes?: (n: number) => void,
-): Promise<Buffer> {
-  const hash = createHash('md5');
-  if (size === 0) return hash.digest();
-  const stream = createReadStream(path, { start: offset, end: offset + size - 1, signal, highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    onBytes?.((chunk as Buffer).length);
+): Promise<FilePartBody> {
+  if (size <= IN_MEMORY_PART_MAX) {
+    const buf = await file.readRange(offset, size, signal, onBytes);
+    return { body: buf, md5: createHash('md5').update(buf).digest(), inMemory: true };
   }
-  return hash.digest();
+  const hash = createHash('md5');
+  const chunk = IN_MEMORY_PART_MAX;
+  for (let at = offset; at < offset + size; at += chunk) {
+    hash.update(await file.readRange(at, Math.min(chunk, offset + size - at), signal, onBytes));
+  }
+  return { body: file.rangeStream(offset, size), md5: hash.digest(), inMemory: false };
 }

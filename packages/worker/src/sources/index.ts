@@ -1,2 +1,3 @@
+export * from './pinnedFile.js';
 export * from './fileSource.js';
 export * from './urlSource.js';

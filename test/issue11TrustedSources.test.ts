@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rename, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/waitFor.js';
+
+// Issue 11: no read outside OBSQ_SOURCE_ROOTS even under races, and no object of mixed versions.
+const MiB = 1024 * 1024;
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+/** Nothing is left behind: no multipart upload open, no job waiting or active. */
+async function expectNothingLeft(s: Stack, bucket: string): Promise<void> {
+  expect(await s.storage.listAllMultipartUploads({ bucket })).toEqual([]);
+  const prefix = `{${s.env.OBSQ_PREFIX}}`;
+  await waitFor(
+    async () => {
+      for (const name of ['upload-part', 'complete-multipart']) {
+        const q = new Queue(name, { connection: s.producerRedis, prefix });
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'waiting-children');
+        await q.close();
+        if (Object.values(counts).some((n) => n > 0)) return false;
+      }
+      return true;
+    },
+    { what: 'no job waiting, active, delayed or waiting for children' },
+  );
+}
+
+describe('issue 11: trustworthy file sources', () => {
+  it('uploads racing a directory/symlink swap inside the root store 0 bytes from outside', async () => {
+    stack = await startStack({ workers: 1 });
+    const outside = join(stack.dir, '..', `${stack.env.OBSQ_PREFIX}-outside`);
+    await mkdir(outside, { recursive: true });
+    const N = 60;
+    const size = 4096;
+    await mkdir(join(stack.dir, 'd'));
+    for (let i = 0; i < N; i++) {
+      await writeFile(join(stack.dir, 'd', `f${i}.bin`), Buffer.alloc(size, 'I'));
+      await writeFile(join(outside, `f${i}.bin`), Buffer.alloc(size, 'O'));
+    }
+    await symlink(outside, join(stack.dir, 'evil'));
+    // Another process swaps two names in a loop: root/d is alternately the real directory and a
+    // symlink to outside/ (renameat2 RENAME_EXCHANGE is not in Node; four renames do the same).
+    const script = `
+      const { renameSync } = require('node:fs');
+      const [d, real, evil] = process.argv.slice(1);
+      process.stdout.write('swapping\\n');
+      for (;;) { renameSync(d, real); renameSync(evil, d); renameSync(d, evil); renameSync(real, d); }`;
+    const swapper = spawn(process.execPath, ['-e', script, join(stack.dir, 'd'), join(stack.dir, 'real'), join(stack.dir, 'evil')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const swapperExited = new Promise((r) => swapper.once('exit', r));
+    const jobIds: string[] = [];
+    try {
+      await new Promise((r) => swapper.stdout.once('data', r));
+      for (let i = 0; i < N; i++) {
+        // The producer's own stat races too (the path may be missing for a moment): try again.
+        const enq = await waitFor(
+          () => stack!.producer.enqueueUpload({ source: { kind: 'file', path: join(stack!.dir, 'd', `f${i}.bin`) }, bucket: 'ingest', key: `race/f${i}.bin` }),
+          { intervalMs: 1, what: `enqueue f${i}` },
+        );
+        jobIds.push(enq.jobId);
+      }
+      const outcomes = { ok: 0, refused: 0, outsideBytes: 0 };
+      for (const [i, jobId] of jobIds.entries()) {
+        const rec = await stack.producer.waitForResult(jobId, { timeoutMs: 60_000 });
+        if (rec.result.status === 200) {
+          outcomes.ok++;
+          const got = await stack.storage.getObject({ bucket: 'ingest', key: `race/f${i}.bin` });
+          for await (const chunk of got.body!.response) outcomes.outsideBytes += (chunk as Buffer).filter((b) => b === 0x4f).length;
+        } else {
+          expect(['OBSQ_SOURCE_FORBIDDEN', 'OBSQ_SOURCE_CHANGED', 'OBSQ_SOURCE'], rec.result.errorMessage).toContain(rec.result.errorCode);
+          outcomes.refused++;
+        }
+      }
+      console.log(`symlink-swap race: ${outcomes.ok} uploaded from inside, ${outcomes.refused} refused, ${outcomes.outsideBytes} outside bytes stored`);
+      expect(outcomes.outsideBytes).toBe(0);
+      expect(outcomes.ok + outcomes.refused).toBe(N);
+      expect(outcomes.refused).toBeGreaterThan(0);
+    } finally {
+      swapper.kill('SIGKILL');
+      await swapperExited;
+    }
+    await expectNothingLeft(stack, 'ingest');
+  });
+
+  it('a hard link inside the root to an outside file is refused; OBSQ_SOURCE_HARDLINKS=allow reads it', async () => {
+    stack = await startStack({ workers: 1 });
+    const outside = join(stack.dir, '..', `${stack.env.OBSQ_PREFIX}-hard.bin`);
+    await writeFile(outside, 'outside secret');
+    const path = join(stack.dir, 'hard.bin');
+    await link(outside, path);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'hard.bin' });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 30_000 });
+    expect(rec.result.errorCode).toBe('OBSQ_SOURCE_FORBIDDEN');
+    expect(rec.result.errorMessage).toMatch(/2 hard links/);
+    expect(rec.result.errorMessage).toMatch(/aborted/);
+    expect(await stack.storage.listAllObjects({ bucket: 'ingest' })).toEqual([]);
+    await expectNothingLeft(stack, 'ingest');
+
+    stack.workers[0]!.child.kill('SIGTERM');
+    await stack.workers[0]!.exited;
+    await stack.startWorker({ OBSQ_SOURCE_HARDLINKS: 'allow' });
+    const again = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'hard.bin' });
+    expect((await stack.producer.waitForResult(again.jobId, { timeoutMs: 30_000 })).result.status).toBe(200);
+  });
+
+  it('a file edited in place during its upload: record OBSQ_SOURCE_CHANGED, upload aborted, no object', async () => {
+    stack = await startStack({ workers: 0, faults: [{ op: 'UploadPart', latencyMs: 300 }] });
+    await stack.startWorker({ OBSQ_CONCURRENCY_UPLOAD_PART: '1' });
+    const path = join(stack.dir, 'edited.bin');
+    await writeFile(path, randomBytes(12 * MiB));
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'edited.bin', partSize: MiB });
+    await waitFor(() => stack!.workers[0]!.output().includes('(upload-part) completed'), { what: 'first part uploaded' });
+    const fh = await open(path, 'r+');
+    await fh.write(Buffer.from('edited in place'), 0, 15, 11 * MiB);
+    await fh.close();
+    // A coarse file-system clock could keep the old mtime for a write within the same tick.
+    await utimes(path, new Date(), new Date(Date.now() + 2000));
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.errorCode).toBe('OBSQ_SOURCE_CHANGED');
+    expect(rec.result.errorMessage).toMatch(/changed since enqueue/);
+    expect(rec.result.errorMessage).toMatch(/aborted/);
+    expect(await stack.storage.listAllObjects({ bucket: 'ingest' })).toEqual([]);
+    await expectNothingLeft(stack, 'ingest');
+  });
+
+  it('a file replaced after enqueue (same size, new inode) fails before any byte is sent', async () => {
+    stack = await startStack({ workers: 0 });
+    const path = join(stack.dir, 'replaced.bin');
+    await writeFile(path, Buffer.alloc(2 * MiB, 1));
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'replaced.bin', partSize: MiB });
+    await writeFile(`${path}.new`, Buffer.alloc(2 * MiB, 2));
+    await rename(`${path}.new`, path);
+    await stack.startWorker();
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 30_000 });
+    expect(rec.result.errorCode).toBe('OBSQ_SOURCE_CHANGED');
+    expect(rec.result.errorMessage).toMatch(/replaced/);
+    await expectNothingLeft(stack, 'ingest');
+  });
+});
