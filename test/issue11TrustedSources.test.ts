@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -145,5 +147,105 @@ describe('issue 11: trustworthy file sources', () => {
     expect(rec.result.errorCode).toBe('OBSQ_SOURCE_CHANGED');
     expect(rec.result.errorMessage).toMatch(/replaced/);
     await expectNothingLeft(stack, 'ingest');
+  });
+});
+
+/** A loopback http server for URL sources, closed by the caller. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('issue 11: trustworthy URL sources', () => {
+  it('an origin that ignores If-Range and serves a new version mid-upload: OBSQ_SOURCE_CHANGED, upload aborted', async () => {
+    stack = await startStack({ workers: 0, faults: [{ op: 'UploadPart', latencyMs: 300 }] });
+    await stack.startWorker({ OBSQ_CONCURRENCY_UPLOAD_PART: '1' });
+    let version = Buffer.alloc(6 * MiB, 1);
+    let etag = '"v1"';
+    const origin = await serve((req, res) => {
+      // Ignores If-Range on purpose: always 206 from whatever version it has now.
+      const [, a, b] = /bytes=(\d+)-(\d+)/.exec(String(req.headers.range)) ?? [];
+      const start = Number(a);
+      const end = Math.min(Number(b), version.length - 1);
+      res.writeHead(206, { etag, 'content-range': `bytes ${start}-${end}/${version.length}`, 'content-length': String(end - start + 1) });
+      res.end(version.subarray(start, end + 1));
+    });
+    try {
+      const enq = await stack.producer.enqueueUpload({ source: { kind: 'url', url: `${origin.url}/f.bin` }, bucket: 'ingest', key: 'ifrange.bin', partSize: MiB });
+      await waitFor(() => stack!.workers[0]!.output().includes('(upload-part) completed'), { what: 'first part uploaded' });
+      version = Buffer.alloc(6 * MiB, 2);
+      etag = '"v2"';
+      const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+      expect(rec.result.errorCode).toBe('OBSQ_SOURCE_CHANGED');
+      expect(rec.result.errorMessage).toMatch(/ETag was "v1", now "v2"/);
+      expect(rec.result.errorMessage).toMatch(/aborted/);
+      await expectNothingLeft(stack, 'ingest');
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it('metadata and link-local URLs are refused at enqueue and, written raw into Redis, by the worker', async () => {
+    stack = await startStack({ workers: 1 });
+    const enq = stack.producer.enqueueUpload({ source: { kind: 'url', url: 'http://169.254.169.254/latest/meta-data/iam' }, bucket: 'ingest', key: 'm' });
+    await expect(enq).rejects.toMatchObject({ code: 'OBSQ_URL_FORBIDDEN', message: expect.stringMatching(/^source\.url: address 169\.254\.169\.254 .*link-local/) });
+    const signed = stack.producer.enqueueUpload({ source: { kind: 'url', url: 'http://127.0.0.1:9/f?X-Goog-Signature=abc' }, bucket: 'ingest', key: 's' });
+    await expect(signed).rejects.toMatchObject({ code: 'OBSQ_VALIDATION', message: expect.stringMatching(/"X-Goog-Signature" looks like a credential/) });
+
+    const prefix = `{${stack.env.OBSQ_PREFIX}}`;
+    const q = new Queue('upload-part', { connection: stack.producerRedis, prefix });
+    const payload = {
+      uploadId: 'u-1',
+      bucket: 'ingest',
+      key: 'meta.bin',
+      partNumber: 1,
+      offset: 0,
+      size: 10,
+      totalParts: 1,
+      source: { kind: 'url', url: 'http://[fd00:ec2::254]/latest/meta-data/', size: 10, etag: '"x"' },
+    };
+    await q.add('upload-part', payload, { jobId: 'raw-meta', attempts: 10 });
+    await q.close();
+    const rec = await stack.producer.waitForResult('raw-meta', { timeoutMs: 30_000 });
+    expect(rec.attempts).toBe(1);
+    expect(rec.result.errorCode).toBe('OBSQ_URL_FORBIDDEN');
+    expect(rec.result.errorMessage).toMatch(/unique local/);
+  });
+
+  it('a transcription download larger than OBSQ_AUDIO_MAX_BYTES stops there with OBSQ_SOURCE_TOO_LARGE', async () => {
+    stack = await startStack({ workers: 0 });
+    await stack.startWorker({ OBSQ_AUDIO_MAX_BYTES: '64KiB' });
+    let sent = 0;
+    const origin = await serve((_req, res) => {
+      // No Content-Length: the cap must hold while streaming, not only on the header.
+      res.writeHead(200, { 'content-type': 'audio/wav' });
+      const chunk = Buffer.alloc(16 * 1024);
+      const pump = () => {
+        while (sent < 64 * MiB && res.write(chunk)) sent += chunk.length;
+        if (sent < 64 * MiB) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+    });
+    try {
+      const enq = await stack.producer.enqueueTranscription({
+        audio: { kind: 'url', url: `${origin.url}/endless.wav` },
+        request: { audioFormat: 'pcm16k16bit', property: 'english_16k_common' },
+        engine: 'local',
+      });
+      const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 30_000 });
+      expect(rec.result.errorCode).toBe('OBSQ_SOURCE_TOO_LARGE');
+      expect(rec.result.errorMessage).toMatch(/OBSQ_AUDIO_MAX_BYTES \(65536 bytes\)/);
+      expect(sent).toBeLessThan(64 * MiB);
+    } finally {
+      await origin.close();
+    }
   });
 });

@@ -15,6 +15,7 @@ export async function withProducer<T>(config: ProducerConfig, logger: Logger, fn
     copyThreshold: config.obs.copyThreshold,
     retentionSeconds: config.redis.resultRetentionSeconds,
     streamMaxLen: config.redis.resultStreamMaxLen,
+    urlPolicy: config.url,
     logger,
   });
   try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { jobCatalog, ObsqError, redisReady, ResultStore, type JobName, type StoredResult } from '@obsq/shared';
+import { defaultUrlPolicy, jobCatalog, ObsqError, redisReady, ResultStore, UrlClient, type JobName, type StoredResult, type UrlPolicy } from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
@@ -37,6 +37,11 @@ export interface ProducerOptions {
   streamMaxLen?: number;
   /** Engine of transcriptions that name none (`OBSQ_TRANSCRIBER`). @defaultValue 'sis' */
   transcriber?: TranscriptionEngine;
+  /**
+   * Where URL sources may be probed (`OBSQ_URL_ALLOW`, `OBSQ_URL_DENY`, `OBSQ_URL_TIMEOUT_MS`).
+   * @defaultValue public addresses only, 30 s timeouts (`defaultUrlPolicy()`)
+   */
+  urlPolicy?: UrlPolicy;
   logger: Logger;
 }
 
@@ -48,15 +53,24 @@ export class Producer {
   readonly results: ResultStore;
   private readonly opts: Required<ProducerOptions>;
   private readonly flows: FlowProducer;
+  private readonly urls: UrlClient;
   private readonly queues: Map<JobName, Queue>;
   private closing: Promise<void> | undefined;
 
   constructor(options: ProducerOptions) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ProducerOptions;
-    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, transcriber: 'sis', ...given };
+    this.opts = {
+      copyThreshold: 5 * 1024 ** 3,
+      retentionSeconds: 7 * 24 * 3600,
+      streamMaxLen: 100_000,
+      transcriber: 'sis',
+      urlPolicy: defaultUrlPolicy(),
+      ...given,
+    };
     if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new TypeError('minPartSize must be a positive integer');
     if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new TypeError('transcriber must be "sis" or "local"');
     const connection = this.opts.redis;
+    this.urls = new UrlClient(this.opts.urlPolicy);
     this.flows = new FlowProducer({ connection, prefix: this.opts.prefix });
     this.flows.on('error', (err) => this.opts.logger.error({ err }, 'flow producer error'));
     this.queues = new Map(
@@ -94,6 +108,7 @@ export class Producer {
         flows: this.flows,
         completeQueue: this.queue('complete-multipart'),
         storage: this.opts.storage,
+        urls: this.urls,
         minPartSize: this.opts.minPartSize,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
@@ -139,6 +154,7 @@ export class Producer {
       {
         queue: this.queue('transcribe-audio-file'),
         storage: this.opts.storage,
+        urls: this.urls,
         defaultEngine: this.opts.transcriber,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
@@ -221,6 +237,7 @@ export class Producer {
       const errors: unknown[] = [];
       for (const q of this.queues.values()) await q.close().catch((e: unknown) => errors.push(e));
       await this.flows.close().catch((e: unknown) => errors.push(e));
+      await this.urls.close().catch((e: unknown) => errors.push(e));
       if (errors.length > 0) throw new AggregateError(errors, 'producer close failed');
     })();
     return this.closing;

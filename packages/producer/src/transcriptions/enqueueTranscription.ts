@@ -11,6 +11,7 @@ import {
   type RasrMode,
   type RasrRequestInput,
   type TranscriptFormat,
+  type UrlClient,
   type ValidationIssue,
 } from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
@@ -70,6 +71,8 @@ export interface EnqueuedTranscription {
 export interface TranscriptionDeps {
   queue: Queue;
   storage: ObsClient;
+  /** Policy-checked http(s) client: a URL the workers would refuse is refused at enqueue. */
+  urls: UrlClient;
   defaultEngine: TranscriptionEngine;
   retentionSeconds: number;
   logger: Logger;
@@ -109,6 +112,7 @@ export async function enqueueTranscription(deps: TranscriptionDeps, input: Enque
       : { output: { bucket: input.output.bucket, prefix: input.output.prefix, formats: input.output.formats ?? [...TRANSCRIPT_FORMATS] } }),
   };
   let payload = parsePayload('transcribe-audio-file', raw);
+  if (payload.audio.kind === 'url') deps.urls.check(new URL(payload.audio.url), 'audio.url');
   const jobId = input.jobId ?? deps.newJobId();
   const issues: ValidationIssue[] = [];
   const idRule = jobIdRule(jobId);

@@ -6,6 +6,7 @@ import {
   planParts,
   ValidationError,
   type JobPayload,
+  type UrlClient,
   type ValidationIssue,
 } from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
@@ -46,6 +47,8 @@ export interface UploadDeps {
   flows: FlowProducer;
   completeQueue: Queue;
   storage: ObsClient;
+  /** Policy-checked http(s) client for probing URL sources. */
+  urls: UrlClient;
   minPartSize: number;
   retentionSeconds: number;
   logger: Logger;
@@ -64,7 +67,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
     return { jobId, uploadId: data.uploadId, parts: data.totalParts, size: data.size, created: false };
   }
 
-  const probed = await probeSource(input.source, signal);
+  const probed = await probeSource(input.source, deps.urls, signal);
   const plan = planParts({ size: probed.size, partSize, minPartSize: deps.minPartSize });
 
   await deps.storage.headBucket({ bucket: input.bucket, signal });

@@ -5,6 +5,7 @@ import { parseEnv, type ConfigIssue } from './parseEnv.js';
 import { redactConfig } from './redactConfig.js';
 import { BoolEnv } from './envFields.js';
 import { loadWorkerConfig } from './workerConfig.js';
+import { defaultUrlPolicy } from '../net/index.js';
 import { z } from 'zod';
 
 /** The smallest environment a worker starts with. */
@@ -147,6 +148,9 @@ describe('worker configuration: defaults and fallbacks', () => {
       },
       concurrency: { 'upload-part': 8, 'complete-multipart': 4, 'copy-object': 8, 'transcribe-audio-file': 2, 'scan-transcriptions': 1 },
       sourceRoots: [],
+      sourceHardlinks: 'refuse',
+      url: defaultUrlPolicy(),
+      audioMaxBytes: 2 * 1024 ** 3,
       metrics: { host: '0.0.0.0', port: 9464 },
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
@@ -205,9 +209,18 @@ describe('worker configuration: defaults and fallbacks', () => {
 });
 
 describe('producer configuration', () => {
+  it('reads the URL policy and names a bad entry', () => {
+    const env = { OBSQ_OBS_ENDPOINT: 'http://127.0.0.1:9000', AccessKeyID: 'a', SecretAccessKey: 'b' };
+    const cfg = loadProducerConfig({ ...env, OBSQ_URL_ALLOW: '127.0.0.0/8, *.example.com', OBSQ_URL_TIMEOUT_MS: '5000' });
+    expect(cfg.url.allow?.entries).toEqual(['127.0.0.0/8', '*.example.com']);
+    expect(cfg.url.timeoutMs).toBe(5000);
+    expect(() => loadProducerConfig({ ...env, OBSQ_URL_DENY: 'http://x' })).toThrow(/OBSQ_URL_DENY: entry "http:\/\/x" is not a host name/);
+    expect(() => loadWorkerConfig({ ...BASE, OBSQ_SOURCE_HARDLINKS: 'maybe' })).toThrow(/OBSQ_SOURCE_HARDLINKS: must be one of refuse, allow/);
+  });
+
   it('needs only OBS and Redis', () => {
     const cfg = loadProducerConfig({ OBSQ_OBS_ENDPOINT: 'http://127.0.0.1:9000', AccessKeyID: 'a', SecretAccessKey: 'b', OBSQ_LOG_LEVEL: 'debug' });
-    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis']);
+    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis', 'url']);
     expect(cfg.logLevel).toBe('debug');
   });
 

@@ -3,21 +3,25 @@ import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import { enumEnv } from './envFields.js';
 import { obsEnvIssues, obsEnvShape, toObsConfig, type ObsConfig } from './obsConfig.js';
 import { addConfigIssues, ALSO_AFTER_FIELD_ERRORS, parseEnv, type Env } from './parseEnv.js';
+import type { UrlPolicy } from '../net/index.js';
+import { toUrlPolicy, urlEnvShape } from './urlConfig.js';
 import { redisEnvIssues, redisEnvShape, toRedisConfig, type RedisConfig } from './redisConfig.js';
 
 /** Producer configuration. Holds secrets: log it only through `redactConfig`. */
 export interface ProducerConfig {
   obs: ObsConfig;
   redis: RedisConfig;
+  /** Where http(s) sources may be fetched from (`OBSQ_URL_ALLOW`, `OBSQ_URL_DENY`, `OBSQ_URL_TIMEOUT_MS`). */
+  url: UrlPolicy;
   /** @defaultValue `'info'` */
   logLevel: LogLevel;
 }
 
 /** Every variable the producer reads. */
 export const producerConfigSchema = z
-  .looseObject({ ...obsEnvShape, ...redisEnvShape, OBSQ_LOG_LEVEL: enumEnv(LOG_LEVELS, 'info') })
+  .looseObject({ ...obsEnvShape, ...redisEnvShape, ...urlEnvShape, OBSQ_LOG_LEVEL: enumEnv(LOG_LEVELS, 'info') })
   .superRefine((env, ctx) => addConfigIssues(ctx, [...obsEnvIssues(env), ...redisEnvIssues(env)]), ALSO_AFTER_FIELD_ERRORS)
-  .transform((env): ProducerConfig => ({ obs: toObsConfig(env), redis: toRedisConfig(env), logLevel: env.OBSQ_LOG_LEVEL }));
+  .transform((env): ProducerConfig => ({ obs: toObsConfig(env), redis: toRedisConfig(env), url: toUrlPolicy(env), logLevel: env.OBSQ_LOG_LEVEL }));
 
 /**
  * Reads the producer's configuration from `env` (pass `process.env` from `main()`).

@@ -3,11 +3,16 @@ import { z } from 'zod';
 import type { JobName } from '../catalog/index.js';
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import { sourcePathIssues } from '../validation/index.js';
-import { enumEnv, intEnv, stringEnv } from './envFields.js';
+import type { UrlPolicy } from '../net/index.js';
+import { enumEnv, intEnv, sizeEnv, stringEnv } from './envFields.js';
+import { toUrlPolicy, urlEnvShape } from './urlConfig.js';
 import { obsEnvIssues, obsEnvShape, toObsConfig, type ObsConfig } from './obsConfig.js';
 import { addConfigIssues, ALSO_AFTER_FIELD_ERRORS, parseEnv, type ConfigIssue, type Env } from './parseEnv.js';
 import { redisEnvIssues, redisEnvShape, toRedisConfig, type RedisConfig } from './redisConfig.js';
 import { sisEnvIssues, sisEnvShape, toSisConfig, type SisConfig } from './sisConfig.js';
+
+/** Default `OBSQ_AUDIO_MAX_BYTES`: 2 GiB, about 18 hours of 16 kHz 16-bit mono. */
+export const AUDIO_MAX_BYTES_DEFAULT = 2 * 1024 ** 3;
 
 /** What a worker does with a file source that has more than one hard link (`OBSQ_SOURCE_HARDLINKS`). */
 export const SOURCE_HARDLINK_POLICIES = ['refuse', 'allow'] as const;
@@ -34,6 +39,10 @@ export interface WorkerConfig {
    * that lives outside every root). `allow`: such files are read. @defaultValue `'refuse'`
    */
   sourceHardlinks: SourceHardlinkPolicy;
+  /** Where http(s) sources may be fetched from (`OBSQ_URL_ALLOW`, `OBSQ_URL_DENY`, `OBSQ_URL_TIMEOUT_MS`). */
+  url: UrlPolicy;
+  /** Largest audio a transcription downloads (URL or object), in bytes. @defaultValue 2 GiB */
+  audioMaxBytes: number;
   metrics: {
     /** @defaultValue `'0.0.0.0'` */
     host: string;
@@ -58,6 +67,7 @@ export const workerEnvShape = {
   OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE: intEnv({ default: 2 }),
   OBSQ_SOURCE_ROOTS: stringEnv({ default: undefined }),
   OBSQ_SOURCE_HARDLINKS: enumEnv(SOURCE_HARDLINK_POLICIES, 'refuse'),
+  OBSQ_AUDIO_MAX_BYTES: sizeEnv(AUDIO_MAX_BYTES_DEFAULT, 1, Number.MAX_SAFE_INTEGER),
   OBSQ_METRICS_HOST: stringEnv({ default: '0.0.0.0' }),
   OBSQ_METRICS_PORT: intEnv({ default: 9464, min: 0, max: 65_535 }),
   OBSQ_SHUTDOWN_TIMEOUT_MS: intEnv({ default: 30_000 }),
@@ -81,7 +91,7 @@ function rootIssues(raw: string | undefined): ConfigIssue[] {
 
 /** Every variable the worker reads, as one zod schema (all sections plus the worker-only ones). */
 export const workerConfigSchema = z
-  .looseObject({ ...obsEnvShape, ...redisEnvShape, ...sisEnvShape, ...workerEnvShape })
+  .looseObject({ ...obsEnvShape, ...redisEnvShape, ...sisEnvShape, ...urlEnvShape, ...workerEnvShape })
   .superRefine((env, ctx) => {
     addConfigIssues(ctx, [...obsEnvIssues(env), ...redisEnvIssues(env), ...sisEnvIssues(env), ...rootIssues(env.OBSQ_SOURCE_ROOTS)]);
   }, ALSO_AFTER_FIELD_ERRORS)
@@ -101,6 +111,8 @@ export const workerConfigSchema = z
       // normalize() drops a trailing slash so root checks compare `${root}/` prefixes uniformly.
       sourceRoots: splitRoots(env.OBSQ_SOURCE_ROOTS).map((r) => (r === '/' ? r : posix.normalize(r).replace(/\/+$/, ''))),
       sourceHardlinks: env.OBSQ_SOURCE_HARDLINKS,
+      url: toUrlPolicy(env),
+      audioMaxBytes: env.OBSQ_AUDIO_MAX_BYTES,
       metrics: { host: env.OBSQ_METRICS_HOST ?? '0.0.0.0', port: env.OBSQ_METRICS_PORT },
       shutdownTimeoutMs: env.OBSQ_SHUTDOWN_TIMEOUT_MS,
       logLevel: env.OBSQ_LOG_LEVEL,

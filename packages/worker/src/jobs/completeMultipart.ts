@@ -162,7 +162,7 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
 /** Checks the upload's source still is the version its parts were read from. */
 async function verifySourceUnchanged(ctx: JobContext<'complete-multipart'>, source: UploadSource): Promise<void> {
   if (source.kind === 'url') {
-    await checkUrlSourceUnchanged(source, ctx.signal);
+    await checkUrlSourceUnchanged(ctx.settings.urls, source, ctx.signal);
     return;
   }
   const file = await openPinnedFile(ctx.sourceRoots, source, { hardlinks: ctx.settings.sourceHardlinks, signal: ctx.signal });

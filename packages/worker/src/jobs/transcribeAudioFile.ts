@@ -3,11 +3,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
-import { makeGetResult, ObsqError, type GetResult, type SisConfig } from '@obsq/shared';
+import { makeGetResult, ObsqError, urlFailure, type GetResult, type SisConfig } from '@obsq/shared';
 import { type SisSegment } from '@obsq/speech';
-import { openPinnedFile, type PinnedFile } from '../sources/index.js';
+import { openPinnedFile, validatorDrift, type PinnedFile } from '../sources/index.js';
 import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
 import type { JobContext } from './jobContext.js';
 
@@ -49,21 +49,58 @@ async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string)
     return { path: file.procPath, name: basename(audio.path), file };
   }
   const target = join(dir, 'audio');
+  const max = ctx.settings.audioMaxBytes;
   if (audio.kind === 'object') {
     // If-Match takes a quoted entity-tag (RFC 9110); payloads keep ETags bare.
     const ifMatch = audio.etag === undefined ? undefined : `"${audio.etag.replace(/"/g, '')}"`;
     const res = await ctx.storage.getObject({ bucket: audio.bucket, key: audio.key, versionId: audio.versionId, ifMatch, signal });
-    await pipeline(res.body!.response, createWriteStream(target), { signal });
-    ctx.metrics.bytes('transcribe-audio-file', 'downloaded', Number(res.body!.contentLength));
+    const length = Number(res.body!.contentLength);
+    if (length > max) {
+      res.body!.response.destroy();
+      throw tooLarge('audio', `object is ${length} bytes`, max);
+    }
+    await pipeline(res.body!.response, capBytes(max, 'audio'), createWriteStream(target), { signal });
+    ctx.metrics.bytes('transcribe-audio-file', 'downloaded', length);
     return { path: target, name: basename(audio.key) };
   }
-  const res = await request(audio.url, { method: 'GET', signal });
+  const urls = ctx.settings.urls;
+  const res = await urls.request(audio.url, { signal, field: 'audio.url' });
   if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new ObsqError('OBSQ_SOURCE', `audio.url: GET answered HTTP ${res.statusCode}`, { permanent: res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 429 });
+    await res.body.dump().catch(() => undefined);
+    throw new ObsqError('OBSQ_SOURCE', `audio.url: GET answered HTTP ${res.statusCode}`, { permanent: res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429 });
   }
-  await pipeline(res.body, createWriteStream(target), { signal });
+  const declared = Number(res.headers['content-length'] ?? Number.NaN);
+  if (declared > max) {
+    res.body.destroy();
+    throw tooLarge('audio.url', `Content-Length is ${declared} bytes`, max);
+  }
+  const drift = audio.etag !== undefined || audio.lastModified !== undefined ? validatorDrift(audio, res.headers) : undefined;
+  if (drift) {
+    res.body.destroy();
+    throw new ObsqError('OBSQ_SOURCE_CHANGED', `audio.url: the audio changed since enqueue (${drift})`, { permanent: true });
+  }
+  try {
+    await pipeline(res.body, capBytes(max, 'audio.url'), createWriteStream(target), { signal });
+  } catch (err) {
+    throw urlFailure(err, 'audio.url', new URL(res.url).host, urls.policy.timeoutMs, signal);
+  }
   return { path: target, name: basename(new URL(audio.url).pathname) || 'audio' };
+}
+
+function tooLarge(field: string, what: string, max: number): ObsqError {
+  return new ObsqError('OBSQ_SOURCE_TOO_LARGE', `${field}: ${what}, more than OBSQ_AUDIO_MAX_BYTES (${max} bytes)`, { permanent: true });
+}
+
+/** Passes bytes through until more than `max` went by, then fails (a server may lie about length). */
+function capBytes(max: number, field: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(tooLarge(field, `download passed ${max} bytes`, max));
+      else done(null, chunk);
+    },
+  });
 }
 
 function sisClientOptions(sis: SisConfig) {

@@ -43,7 +43,7 @@ export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetRes
       file = await openPinnedFile(ctx.sourceRoots, data.source, { hardlinks: ctx.settings.sourceHardlinks, signal });
       ({ body, md5 } = await readFilePart(file, data.offset, data.size, signal, onBytes));
     } else {
-      ({ body, md5 } = await fetchUrlRange(data.source, data.offset, data.size, signal, onBytes));
+      ({ body, md5 } = await fetchUrlRange(ctx.settings.urls, data.source, data.offset, data.size, signal, onBytes));
     }
     return await sendPart(ctx, body, md5, file);
   } finally {

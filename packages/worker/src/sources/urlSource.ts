@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
-import { ObsqError } from '@obsq/shared';
+import { ObsqError, urlFailure, type UrlClient } from '@obsq/shared';
 
 /** A URL source as recorded at enqueue time. */
 export interface UrlSourceRef {
@@ -37,6 +36,7 @@ export function validatorDrift(source: Pick<UrlSourceRef, 'etag' | 'lastModified
  * Holds one part in memory: the caller's concurrency bounds the total.
  */
 export async function fetchUrlRange(
+  urls: UrlClient,
   source: UrlSourceRef,
   offset: number,
   size: number,
@@ -47,12 +47,7 @@ export async function fetchUrlRange(
   const validator = source.etag ?? source.lastModified;
   const headers: Record<string, string> = { range: `bytes=${offset}-${offset + size - 1}` };
   if (validator) headers['if-range'] = validator;
-  let res;
-  try {
-    res = await request(source.url, { method: 'GET', headers, signal });
-  } catch (cause) {
-    throw new ObsqError('OBSQ_NETWORK', `source.url: request failed: ${(cause as Error).message}`, { cause });
-  }
+  const res = await urls.request(source.url, { headers, signal, field: 'source.url' });
   if (res.statusCode === 200 || res.statusCode === 412) {
     await res.body.dump();
     throw new ObsqError('OBSQ_SOURCE_CHANGED', `source.url: the source changed since enqueue (validator ${validator ?? 'none'} no longer matches)`, {
@@ -77,14 +72,19 @@ export async function fetchUrlRange(
   }
   const body = Buffer.allocUnsafe(size);
   let filled = 0;
-  for await (const chunk of res.body) {
-    const buf = chunk as Buffer;
-    if (filled + buf.length > size) {
-      throw new ObsqError('OBSQ_SOURCE_CHANGED', `source.url: range answer is longer than ${size} bytes`, { permanent: true });
+  try {
+    for await (const chunk of res.body) {
+      const buf = chunk as Buffer;
+      if (filled + buf.length > size) {
+        throw new ObsqError('OBSQ_SOURCE_CHANGED', `source.url: range answer is longer than ${size} bytes`, { permanent: true });
+      }
+      buf.copy(body, filled);
+      filled += buf.length;
+      onBytes?.(buf.length);
     }
-    buf.copy(body, filled);
-    filled += buf.length;
-    onBytes?.(buf.length);
+  } catch (err) {
+    res.body.destroy();
+    throw urlFailure(err, 'source.url', new URL(res.url).host, urls.policy.timeoutMs, signal);
   }
   if (filled !== size) {
     throw new ObsqError('OBSQ_NETWORK', `source.url: range answer ended after ${filled} of ${size} bytes`);
@@ -96,14 +96,9 @@ export async function fetchUrlRange(
  * Asks the origin for the first byte and compares its validators and size with the pinned ones.
  * @throws ObsqError `OBSQ_SOURCE_CHANGED` (permanent) when they differ
  */
-export async function checkUrlSourceUnchanged(source: UrlSourceRef, signal: AbortSignal): Promise<void> {
-  let res;
-  try {
-    res = await request(source.url, { method: 'GET', headers: { range: 'bytes=0-0' }, signal });
-  } catch (cause) {
-    throw new ObsqError('OBSQ_NETWORK', `source.url: request failed: ${(cause as Error).message}`, { cause });
-  }
-  await res.body.dump();
+export async function checkUrlSourceUnchanged(urls: UrlClient, source: UrlSourceRef, signal: AbortSignal): Promise<void> {
+  const res = await urls.request(source.url, { headers: { range: 'bytes=0-0' }, signal, field: 'source.url' });
+  await res.body.dump().catch(() => undefined);
   if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429) {
     throw new ObsqError('OBSQ_SOURCE', `source.url: GET answered HTTP ${res.statusCode}`);
   }
