@@ -313,7 +313,9 @@ describe('catalog payload rules', () => {
       'signed source URL',
       'upload-part',
       { ...uploadPart, source: { kind: 'url', url: 'https://h/o?X-Amz-Signature=abc', size: 16 * MiB } },
-      ['source.url: must not carry a signature or credential (found query parameter X-Amz-Signature)'],
+      [
+        'source.url: must not carry a signature or credential: query parameter "X-Amz-Signature" looks like a credential, and job payloads are stored in Redis in clear text (serve the file without it, or upload it from a file)',
+      ],
     ],
     [
       'ftp source URL',

@@ -16,6 +16,7 @@ export async function withProducer<T>(config: ProducerConfig, logger: Logger, fn
     retentionSeconds: config.redis.resultRetentionSeconds,
     streamMaxLen: config.redis.resultStreamMaxLen,
     urlPolicy: config.url,
+    scheduleMinIntervalMs: config.scheduleMinIntervalMs,
     logger,
   });
   try {

@@ -2,7 +2,33 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { defaultUrlPolicy, jobCatalog, ObsqError, redisReady, ResultStore, UrlClient, type JobName, type StoredResult, type UrlPolicy } from '@obsq/shared';
+import {
+  bool,
+  checkInput,
+  ConfigError,
+  copyInputRule,
+  defaultUrlPolicy,
+  jobCatalog,
+  jobIdLookupRule,
+  ObsqError,
+  objectOf,
+  optional,
+  redisReady,
+  required,
+  ResultStore,
+  SCHEDULE_MIN_INTERVAL_MS_DEFAULT,
+  scheduleInputRule,
+  signalRule,
+  text,
+  transcriptionInputRule,
+  uploadInputRule,
+  UrlClient,
+  waitOptionsRule,
+  type InputRule,
+  type JobName,
+  type StoredResult,
+  type UrlPolicy,
+} from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
 import { enqueueCopy, type EnqueueCopyInput, type EnqueuedCopy } from './copies/enqueueCopy.js';
 import { enqueueUpload, type EnqueuedUpload, type EnqueueUploadInput } from './uploads/enqueueUpload.js';
@@ -42,6 +68,11 @@ export interface ProducerOptions {
    * @defaultValue public addresses only, 30 s timeouts (`defaultUrlPolicy()`)
    */
   urlPolicy?: UrlPolicy;
+  /**
+   * Shortest interval between two ticks of a transcription schedule, in ms
+   * (`OBSQ_SCHEDULE_MIN_INTERVAL`). @defaultValue 60000
+   */
+  scheduleMinIntervalMs?: number;
   logger: Logger;
 }
 
@@ -65,10 +96,11 @@ export class Producer {
       streamMaxLen: 100_000,
       transcriber: 'sis',
       urlPolicy: defaultUrlPolicy(),
+      scheduleMinIntervalMs: SCHEDULE_MIN_INTERVAL_MS_DEFAULT,
       ...given,
     };
-    if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new TypeError('minPartSize must be a positive integer');
-    if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new TypeError('transcriber must be "sis" or "local"');
+    if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new ConfigError('minPartSize must be a positive integer');
+    if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new ConfigError('transcriber must be "sis" or "local"');
     const connection = this.opts.redis;
     this.urls = new UrlClient(this.opts.urlPolicy);
     this.flows = new FlowProducer({ connection, prefix: this.opts.prefix });
@@ -98,12 +130,29 @@ export class Producer {
   }
 
   /**
+   * Runs one API call after checking its input with the contract's rule, so callers get an
+   * `ObsqError` naming field and rule, never a JavaScript TypeError. Should a check ever miss, the
+   * TypeError is still wrapped (`OBSQ_INTERNAL`, cause chained) rather than leaked.
+   */
+  private async api<T>(method: string, checks: Array<[InputRule, unknown, string]>, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    for (const [rule, value, field] of checks) checkInput(rule, value, field);
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) {
+        throw new ObsqError('OBSQ_INTERNAL', `${method}: input not caught by validation: ${err.message}`, { cause: err, permanent: true });
+      }
+      throw err;
+    }
+  }
+
+  /**
    * Uploads a file or URL as a multipart upload run by the workers: one `upload-part` job per part
    * under a `complete-multipart` parent whose record is the upload's GetResult.
    */
   async enqueueUpload(input: EnqueueUploadInput, signal?: AbortSignal): Promise<EnqueuedUpload> {
-    this.assertOpen();
-    return enqueueUpload(
+    return this.api('enqueueUpload', [[uploadInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueUpload(
       {
         flows: this.flows,
         completeQueue: this.queue('complete-multipart'),
@@ -116,7 +165,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   /**
@@ -125,8 +174,7 @@ export class Producer {
    * The record body follows the OBS SDK's CopyObjectResponse either way.
    */
   async enqueueCopy(input: EnqueueCopyInput, signal?: AbortSignal): Promise<EnqueuedCopy> {
-    this.assertOpen();
-    return enqueueCopy(
+    return this.api('enqueueCopy', [[copyInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueCopy(
       {
         flows: this.flows,
         copyQueue: this.queue('copy-object'),
@@ -140,7 +188,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   /**
@@ -149,8 +197,7 @@ export class Producer {
    * the transcript objects written under `output`.
    */
   async enqueueTranscription(input: EnqueueTranscriptionInput, signal?: AbortSignal): Promise<EnqueuedTranscription> {
-    this.assertOpen();
-    return enqueueTranscription(
+    return this.api('enqueueTranscription', [[transcriptionInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueTranscription(
       {
         queue: this.queue('transcribe-audio-file'),
         storage: this.opts.storage,
@@ -162,7 +209,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   private scheduleDeps(): ScheduleDeps {
@@ -172,6 +219,7 @@ export class Producer {
       prefix: this.opts.prefix,
       defaultEngine: this.opts.transcriber,
       retentionSeconds: this.opts.retentionSeconds,
+      minIntervalMs: this.opts.scheduleMinIntervalMs,
       logger: this.opts.logger,
     };
   }
@@ -183,8 +231,7 @@ export class Producer {
    * unchanged one never twice.
    */
   async scheduleTranscriptions(input: TranscriptionScheduleInput): Promise<TranscriptionSchedule> {
-    this.assertOpen();
-    return scheduleTranscriptions(this.scheduleDeps(), input);
+    return this.api('scheduleTranscriptions', [[scheduleInputRule, input, '']], () => scheduleTranscriptions(this.scheduleDeps(), input));
   }
 
   /** Every transcription schedule, sorted by id. */
@@ -195,21 +242,37 @@ export class Producer {
 
   /** Removes a schedule (false when it did not exist); `forget` also drops its done-marks. */
   async removeTranscriptionSchedule(id: string, options?: { forget?: boolean }): Promise<boolean> {
-    this.assertOpen();
-    return removeTranscriptionSchedule(this.scheduleDeps(), id, options);
+    return this.api(
+      'removeTranscriptionSchedule',
+      [
+        [required(text(100)), id, 'id'],
+        [optional(objectOf({ forget: optional(bool) })), options, 'options'],
+      ],
+      () => removeTranscriptionSchedule(this.scheduleDeps(), id, options),
+    );
   }
 
   /** The record of a finished job, or undefined while it runs. */
   getResult<Body = unknown>(jobId: string): Promise<StoredResult<Body> | undefined> {
-    return this.results.get<Body>(jobId);
+    return this.api('getResult', [[jobIdLookupRule, jobId, 'jobId']], () => this.results.get<Body>(jobId));
   }
 
   /**
    * Waits until the job's record exists. Throws `OBSQ_TIMEOUT` after `timeoutMs`.
    * Uses a connection of its own for the blocking stream read.
    */
-  async waitForResult<Body = unknown>(jobId: string, { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StoredResult<Body>> {
-    this.assertOpen();
+  async waitForResult<Body = unknown>(jobId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StoredResult<Body>> {
+    return this.api(
+      'waitForResult',
+      [
+        [jobIdLookupRule, jobId, 'jobId'],
+        [waitOptionsRule, options, 'options'],
+      ],
+      () => this.waitForRecord<Body>(jobId, options.timeoutMs ?? 600_000, options.signal),
+    );
+  }
+
+  private async waitForRecord<Body>(jobId: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<StoredResult<Body>> {
     const blocking = this.opts.redis.duplicate();
     blocking.on('error', (err) => this.opts.logger.debug({ err }, 'result wait connection error'));
     try {
@@ -224,6 +287,7 @@ export class Producer {
 
   /** Progress of an upload: parts finished out of all parts. */
   async uploadProgress(jobId: string): Promise<{ done: number; total: number } | undefined> {
+    checkInput(jobIdLookupRule, jobId, 'jobId');
     const job = await this.queue('complete-multipart').getJob(jobId);
     if (!job) return undefined;
     const counts = await job.getDependenciesCount();

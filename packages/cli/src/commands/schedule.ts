@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import type { TranscriptionSchedule } from '@obsq/producer';
 import type { Logger, ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
@@ -27,7 +27,7 @@ function describe(s: TranscriptionSchedule): string {
 export async function scheduleCommand(argv: string[], config: ProducerConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+    const { values } = parseFlags({ args: rest, options: { json: { type: 'boolean', default: false } } });
     return withProducer(config, logger, async (producer) => {
       const all = await producer.listTranscriptionSchedules();
       if (values.json) out(JSON.stringify(all));
@@ -37,7 +37,7 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     });
   }
   if (sub === 'remove') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { forget: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseFlags({ args: rest, allowPositionals: true, options: { forget: { type: 'boolean', default: false } } });
     const [id] = positionals;
     if (!id || positionals.length !== 1) {
       process.stderr.write(USAGE);
@@ -57,7 +57,7 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     process.stderr.write(USAGE);
     return 2;
   }
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: rest,
     allowPositionals: true,
     options: {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import { Producer } from '@obsq/producer';
 import type { Logger, ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
@@ -8,7 +8,7 @@ import { withProducer } from '../withProducer.js';
 
 /** `obsq upload <file|url> obs://bucket/key [--part-size 8MiB] [--content-type T] [--job-id ID] [--wait] [--json] [--timeout-ms N]` */
 export async function uploadCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

@@ -5,3 +5,4 @@ export * from './backoff.js';
 export * from './zodIssues.js';
 export * from './fields.js';
 export * from './filePin.js';
+export * from './apiInputs.js';

@@ -215,12 +215,15 @@ describe('producer configuration', () => {
     expect(cfg.url.allow?.entries).toEqual(['127.0.0.0/8', '*.example.com']);
     expect(cfg.url.timeoutMs).toBe(5000);
     expect(() => loadProducerConfig({ ...env, OBSQ_URL_DENY: 'http://x' })).toThrow(/OBSQ_URL_DENY: entry "http:\/\/x" is not a host name/);
+    expect(loadProducerConfig({ ...env, OBSQ_SCHEDULE_MIN_INTERVAL: '5m' }).scheduleMinIntervalMs).toBe(300_000);
+    expect(() => loadProducerConfig({ ...env, OBSQ_SCHEDULE_MIN_INTERVAL: 'often' })).toThrow(/OBSQ_SCHEDULE_MIN_INTERVAL: must be a duration/);
     expect(() => loadWorkerConfig({ ...BASE, OBSQ_SOURCE_HARDLINKS: 'maybe' })).toThrow(/OBSQ_SOURCE_HARDLINKS: must be one of refuse, allow/);
   });
 
   it('needs only OBS and Redis', () => {
     const cfg = loadProducerConfig({ OBSQ_OBS_ENDPOINT: 'http://127.0.0.1:9000', AccessKeyID: 'a', SecretAccessKey: 'b', OBSQ_LOG_LEVEL: 'debug' });
-    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis', 'url']);
+    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis', 'scheduleMinIntervalMs', 'url']);
+    expect(cfg.scheduleMinIntervalMs).toBe(60_000);
     expect(cfg.logLevel).toBe('debug');
   });
 
