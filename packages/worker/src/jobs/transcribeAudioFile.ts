@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { makeGetResult, ObsqError, urlFailure, type GetResult, type SisConfig } from '@obsq/shared';
 import { type SisSegment } from '@obsq/speech';
 import { openPinnedFile, validatorDrift, type PinnedFile } from '../sources/index.js';
-import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
+import { checkAudioFile, sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
 import type { JobContext } from './jobContext.js';
 
 /** One transcript file written to object storage. */
@@ -135,6 +135,9 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
   try {
     const audio = await fetchAudio(ctx, dir);
     pinned = audio.file;
+    // Garbage (empty, not audio, truncated, absurd headers) fails here with one clear code, before
+    // a recogniser turns it into an empty transcript.
+    await checkAudioFile(audio.path, { rawFormat: data.request.audioFormat, name: audio.name });
     const sisOpen = data.engine === 'sis';
     if (sisOpen) ctx.metrics.sisSessionOpened();
     try {
