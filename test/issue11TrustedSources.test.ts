@@ -249,3 +249,52 @@ describe('issue 11: trustworthy URL sources', () => {
     }
   });
 });
+
+describe('issue 11: aborts and log fields', () => {
+  it('an abort answered with 500 is retried with backoff; when it never succeeds the record says what failed', async () => {
+    stack = await startStack({ workers: 1 });
+    const outside = join(stack.dir, '..', `${stack.env.OBSQ_PREFIX}-abort.bin`);
+    await writeFile(outside, 'x');
+    const path = join(stack.dir, 'linked.bin');
+    await link(outside, path); // refused by the worker, which makes the parent abort
+
+    // Five 500s: the storage client's own three attempts, then a second round that succeeds.
+    stack.devstack.setFaults([{ op: 'AbortMultipartUpload', times: 5, error: { status: 500, code: 'InternalError' } }]);
+    const first = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'abort-1.bin' });
+    const rec1 = await stack.producer.waitForResult(first.jobId, { timeoutMs: 60_000 });
+    expect(rec1.result.errorCode).toBe('OBSQ_SOURCE_FORBIDDEN');
+    expect(rec1.result.errorMessage).toMatch(/upload .* aborted$/);
+    expect(stack.devstack.stats().operations.AbortMultipartUpload!.requests).toBeGreaterThanOrEqual(6);
+    expect(await stack.storage.listAllMultipartUploads({ bucket: 'ingest' })).toEqual([]);
+
+    stack.devstack.setFaults([{ op: 'AbortMultipartUpload', error: { status: 500, code: 'InternalError' } }]);
+    const second = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'abort-2.bin' });
+    const rec2 = await stack.producer.waitForResult(second.jobId, { timeoutMs: 90_000 });
+    expect(rec2.result.errorMessage).toMatch(/NOT aborted \(AbortMultipartUpload answered HTTP 500 InternalError\)/);
+    expect(rec2.result.errorMessage).not.toMatch(/credentials/);
+    stack.devstack.setFaults([]);
+    await stack.storage.abortMultipartUpload({ bucket: 'ingest', key: 'abort-2.bin', uploadId: second.uploadId });
+    await expectNothingLeft(stack, 'ingest');
+  });
+
+  it('a 10 MiB key in a raw payload: the record and the log line stay small, the worker keeps serving', async () => {
+    stack = await startStack({ workers: 1 });
+    const prefix = `{${stack.env.OBSQ_PREFIX}}`;
+    const q = new Queue('upload-part', { connection: stack.producerRedis, prefix });
+    const huge = 'k'.repeat(10 * MiB);
+    await q.add('upload-part', { uploadId: huge, bucket: huge, key: huge, partNumber: 1, offset: 0, size: 1, totalParts: 1, source: { kind: 'file', path: `/${huge}/../x`, pin: { size: 1, mtimeMs: 1, ino: '1', dev: '1' } } }, { jobId: 'huge-key', attempts: 3 });
+    await q.close();
+    const rec = await stack.producer.waitForResult('huge-key', { timeoutMs: 30_000 });
+    expect(rec.result.errorCode).toBe('OBSQ_VALIDATION');
+    expect(rec.result.errorMessage.length).toBeLessThan(16 * 1024);
+    // The path rule quotes the path (twice): capped, with its length noted.
+    expect(rec.result.errorMessage).toMatch(/source\.path: must be normalised.*truncated, \d+ chars/);
+    const lines = stack.workers[0]!.output().split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(64 * 1024);
+    // Still serving: an ordinary upload completes.
+    const path = join(stack.dir, 'after.bin');
+    await writeFile(path, 'still here');
+    const ok = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'after.bin' });
+    expect((await stack.producer.waitForResult(ok.jobId, { timeoutMs: 30_000 })).result.status).toBe(200);
+  });
+});

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { capText, LOG_FIELD_MAX_CHARS } from '../errors/index.js';
 import { redactUrl } from './redactUrl.js';
 
 /** pino level names, `silent` included. */
@@ -57,9 +58,13 @@ export const REDACT_PATHS: readonly string[] = [
 const URL_KEY = /url|href|uri$|endpoint/i;
 const MAX_DEPTH = 4;
 
-/** Copy-on-write walk that runs {@link redactUrl} over every string under a url-like key. */
+/**
+ * Copy-on-write walk that runs {@link redactUrl} over every string under a url-like key and caps
+ * every string at {@link LOG_FIELD_MAX_CHARS} (its length noted), so user-controlled keys, URLs and
+ * messages cannot make a line megabytes long.
+ */
 function redactUrls(value: unknown, depth: number, urlKey: boolean): unknown {
-  if (typeof value === 'string') return urlKey ? redactUrl(value) : value;
+  if (typeof value === 'string') return capText(urlKey ? redactUrl(value) : value, LOG_FIELD_MAX_CHARS);
   if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null || value instanceof Error) return value;
   if (Array.isArray(value)) {
     const out = value.map((v) => redactUrls(v, depth + 1, urlKey));
@@ -89,7 +94,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       level: options.level ?? 'info',
       base: { service: options.service, version: options.version },
       redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
-      serializers: { err: pino.stdSerializers.err, url: (u: unknown) => (typeof u === 'string' ? redactUrl(u) : u) },
+      serializers: { err: (e: Error) => redactUrls(pino.stdSerializers.err(e), 0, false), url: (u: unknown) => (typeof u === 'string' ? redactUrl(u) : u) },
       formatters: {
         log: (obj) => redactUrls(obj, 0, false) as Record<string, unknown>,
       },

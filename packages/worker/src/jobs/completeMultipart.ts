@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCode, isPermanent, makeGetResult, ObsqError, type GetResult, type UploadPartPayload } from '@obsq/shared';
-import { type HeadObjectBody } from '@obsq/storage';
+import { backoffDelay, type HeadObjectBody } from '@obsq/storage';
 import { checkUrlSourceUnchanged, openPinnedFile } from '../sources/index.js';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
@@ -230,20 +231,41 @@ async function alreadyCompleted(ctx: JobContext<'complete-multipart'>, expectedE
   };
 }
 
+/** Rounds of AbortMultipartUpload (each with the storage client's own retries) before giving up. */
+export const ABORT_ROUNDS = 4;
+
+/** Server codes that mean the worker's credentials or permissions are what failed. */
+const AUTH_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'RequestTimeTooSkewed', 'InvalidSecurity', 'ExpiredToken']);
+
 /**
- * Aborts the upload; a missing upload (already aborted or completed) is fine. Never throws: returns
- * how it went, in words fit for the record (`aborted`, or why it could not be).
+ * Aborts the upload; a missing upload (already aborted or completed) is fine. A retryable failure
+ * (5xx, throttling, network) is tried again with backoff, for {@link ABORT_ROUNDS} rounds in all.
+ * Never throws: returns how it went, in words fit for the record, naming what actually failed
+ * (`AbortMultipartUpload answered HTTP 500 InternalError after 4 rounds`); only an auth failure
+ * says to use valid credentials.
  */
 export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<string> {
   const { data, storage } = ctx;
-  try {
-    await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId: data.uploadId });
-    ctx.logger.warn({ uploadId: data.uploadId }, 'multipart upload aborted');
-    return `upload ${data.uploadId} aborted`;
-  } catch (err) {
-    const code = (err as { result?: GetResult }).result?.errorCode;
-    if (code === 'NoSuchUpload') return `upload ${data.uploadId} already gone`;
-    ctx.logger.error({ err }, 'abort multipart upload failed');
-    return `upload ${data.uploadId} NOT aborted (${code || (err as Error).message}): abort it with valid credentials`;
+  let last: unknown;
+  for (let round = 1; round <= ABORT_ROUNDS; round++) {
+    try {
+      await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId: data.uploadId });
+      ctx.logger.warn({ uploadId: data.uploadId, round }, 'multipart upload aborted');
+      return `upload ${data.uploadId} aborted`;
+    } catch (err) {
+      last = err;
+      const code = (err as { result?: GetResult }).result?.errorCode;
+      if (code === 'NoSuchUpload') return `upload ${data.uploadId} already gone`;
+      const retryable = !isPermanent(err) && errorCode(err) !== 'OBSQ_CLOSED';
+      ctx.logger.warn({ err, uploadId: data.uploadId, round, retryable }, 'abort multipart upload failed');
+      if (!retryable || round === ABORT_ROUNDS) break;
+      await sleep(backoffDelay(round, { baseMs: 500, maxMs: 8_000 }));
+    }
   }
+  const result = (last as { result?: GetResult }).result;
+  const code = result?.errorCode || errorCode(last) || (last as Error).message;
+  const what = result && result.status > 0 ? `AbortMultipartUpload answered HTTP ${result.status} ${code}` : `AbortMultipartUpload failed: ${code}`;
+  ctx.logger.error({ err: last, uploadId: data.uploadId }, 'abort multipart upload failed for good');
+  const fix = AUTH_CODES.has(code) || result?.status === 403 ? 'abort it with valid credentials' : 'abort it later (ListMultipartUploads shows it) or let a lifecycle rule expire it';
+  return `upload ${data.uploadId} NOT aborted (${what}): ${fix}`;
 }
