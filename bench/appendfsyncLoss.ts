@@ -8,7 +8,7 @@ import { bullmq } from './lib/testDeps.js';
 
 const { Queue } = bullmq;
 // ioredis from the test workspace package, like the benchmarks' other third-party libraries.
-const { Redis } = createRequire(new URL('../test/package.json', import.meta.url))('ioredis') as typeof import('ioredis');
+const { Redis } = createRequire(new URL('../test/package.json', import.meta.url))('ioredis') as typeof import('../test/node_modules/ioredis/built/index.js');
 
 /*
  * How many acknowledged enqueues each Redis `appendfsync` setting loses when redis-server is killed
