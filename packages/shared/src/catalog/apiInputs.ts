@@ -8,6 +8,7 @@ import {
   objectKeyIssues,
   parseSize,
   RASR_MODES,
+  rasrRequestIssues,
   sourceUrlIssues,
   textIssues,
   typeName,
@@ -179,13 +180,25 @@ export const copyInputRule: InputRule = objectOf(
   'a copy input { source, target, ... }',
 );
 
+/** No entry twice. */
+const unique =
+  (rule: InputRule): InputRule =>
+  (v, f) => {
+    const issues = rule(v, f);
+    if (issues.length > 0 || !Array.isArray(v)) return issues;
+    const dup = v.filter((x, i) => v.indexOf(x) !== i);
+    return dup.length > 0 ? [{ field: f, rule: `must not repeat an entry (got ${[...new Set(dup)].map((d) => JSON.stringify(d)).join(', ')} twice)` }] : [];
+  };
+
 const outputRule = objectOf({
   bucket: required(bucketRule),
   prefix: required(text(OUTPUT_PREFIX_MAX_BYTES, 0)),
-  formats: optional(arrayOf(oneOf(TRANSCRIPT_FORMATS), TRANSCRIPT_FORMATS.length)),
+  formats: optional(unique(arrayOf(oneOf(TRANSCRIPT_FORMATS), TRANSCRIPT_FORMATS.length))),
 });
-/** A RASR request must be an object; its fields are checked by `rasrRequestIssues`. */
-const requestRule: InputRule = (v, f) => (isPlainObject(v) ? [] : [{ field: f, rule: `must be an object such as { audioFormat, property } (got ${typeName(v)})` }]);
+/** A RASR request: an object, every field checked by `rasrRequestIssues` (so one error names them all). */
+const requestRule: InputRule = (v, f) =>
+  isPlainObject(v) ? rasrRequestIssues(v, f) : [{ field: f, rule: `must be an object such as { audioFormat, property } (got ${typeName(v)})` }];
+
 
 /** `Producer.enqueueTranscription` input. */
 export const transcriptionInputRule: InputRule = objectOf(

@@ -82,7 +82,7 @@ export class UrlClient {
   private readonly lookup: LookupFunction = (hostname, options, callback) => {
     const refusal = urlHostRefusal(this.policy, hostname);
     const fail = (err: NodeJS.ErrnoException) => (options.all ? callback(err, []) : callback(err, '', 0));
-    if (refusal) return fail(Object.assign(urlForbidden('url', refusal), { errno: undefined }));
+    if (refusal) return fail(urlForbidden('url', refusal));
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return fail(err);
       const allowed = addresses.filter((a) => urlAddressRefusal(this.policy, hostname, a.address) === undefined);
