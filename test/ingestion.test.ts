@@ -129,7 +129,7 @@ describe('multipart ingestion across worker processes', () => {
     // The worker tried to abort, but with a wrong secret nothing it sends is accepted: the attempt
     // is logged, and an operator with valid credentials finishes the clean-up.
     expect(stack.workers[0]!.output()).toMatch(/abort multipart upload failed/);
-    expect(rec.result.errorMessage).toMatch(/NOT aborted \(SignatureDoesNotMatch\)/);
+    expect(rec.result.errorMessage).toMatch(/NOT aborted \(AbortMultipartUpload answered HTTP 403 SignatureDoesNotMatch\): abort it with valid credentials/);
     await stack.storage.abortMultipartUpload({ bucket: 'ingest', key: 'secret.bin', uploadId: enq.uploadId });
     await expectNoUpload(stack, 'ingest', 'secret.bin', enq.uploadId);
     await waitFor(async () => {

@@ -47,7 +47,8 @@ function cli(args: string[]): Promise<ObsqRun> {
 
 beforeAll(async () => {
   // Local engine: what is transcribed is not the point here, how often it is.
-  stack = await startStack({ buckets: ['media'], workers: 2 });
+  // Ticks every second to keep the test short: the 60 s default minimum is lowered for it.
+  stack = await startStack({ buckets: ['media'], workers: 2, env: { OBSQ_SCHEDULE_MIN_INTERVAL: '1s' } });
   audio = await readFile(GOFORWARD);
 });
 

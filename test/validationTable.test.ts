@@ -18,6 +18,9 @@ import {
   type ValidationIssue,
 } from '@obsq/shared';
 
+/** A file pin as the producer takes it at enqueue (filePinOf). */
+const PIN = { size: 16 * 1024 ** 3, mtimeMs: 1_700_000_000_123.456, ino: '1234', dev: '2049' };
+
 /** Every rule, its exact message, and accepted neighbours: one table per family, shared by enqueue and worker. */
 
 const KiB = 1024;
@@ -230,7 +233,7 @@ describe('RASR request (seed §8)', () => {
     for (const [k, v] of Object.entries(input)) if (v === undefined) delete input[k as keyof typeof input];
     expect(rules(rasrRequestIssues(input))).toEqual(expected);
     // The catalog reports the same messages at the same paths.
-    expect(rules(payloadIssues('transcribe-audio-file', { audio: { kind: 'file', path: '/a.pcm' }, request: input, engine: 'sis' }))).toEqual(
+    expect(rules(payloadIssues('transcribe-audio-file', { audio: { kind: 'file', path: '/a.pcm', pin: PIN }, request: input, engine: 'sis' }))).toEqual(
       expected,
     );
   });
@@ -269,7 +272,7 @@ describe('catalog payload rules', () => {
     offset: 0,
     size: 8 * MiB,
     totalParts: 2,
-    source: { kind: 'file', path: '/data/file.bin' },
+    source: { kind: 'file', path: '/data/file.bin', pin: PIN },
   };
   const copyObject = {
     mode: 'single',
@@ -291,18 +294,28 @@ describe('catalog payload rules', () => {
     ['part beyond totalParts', 'upload-part', { ...uploadPart, partNumber: 3 }, ['partNumber: must be at most totalParts 2 (got 3)']],
     ['part size over 5 GiB', 'upload-part', { ...uploadPart, size: MAX_PART_SIZE + 1 }, ['size: must be an integer from 0 to 5368709120 bytes (got 5368709121)']],
     ['negative offset', 'upload-part', { ...uploadPart, offset: -1 }, ['offset: must be a non-negative integer (got -1)']],
-    ['relative file path', 'upload-part', { ...uploadPart, source: { kind: 'file', path: 'data/x' } }, ['source.path: must be an absolute path (got "data/x")']],
+    ['file source without its pin', 'upload-part', { ...uploadPart, source: { kind: 'file', path: '/data/file.bin' } }, ['source.pin: is required']],
+    ['pin inode not a number', 'upload-part', { ...uploadPart, source: { kind: 'file', path: '/d', pin: { ...PIN, ino: '-1' } } }, ['source.pin.ino: must be a decimal integer (got "-1")']],
+    [
+      'part past the pinned size',
+      'upload-part',
+      { ...uploadPart, source: { kind: 'file', path: '/d', pin: { ...PIN, size: MiB } } },
+      ['size: offset + size (8388608) must not pass the end of source.pin.size (1048576)'],
+    ],
+    ['relative file path', 'upload-part', { ...uploadPart, source: { kind: 'file', path: 'data/x', pin: PIN } }, ['source.path: must be an absolute path (got "data/x")']],
     [
       'dot-dot in file path',
       'upload-part',
-      { ...uploadPart, source: { kind: 'file', path: '/data/../etc/passwd' } },
+      { ...uploadPart, source: { kind: 'file', path: '/data/../etc/passwd', pin: PIN } },
       [`source.path: must be normalised, without '.', '..' or empty segments (got "/data/../etc/passwd", meaning "/etc/passwd")`],
     ],
     [
       'signed source URL',
       'upload-part',
       { ...uploadPart, source: { kind: 'url', url: 'https://h/o?X-Amz-Signature=abc', size: 16 * MiB } },
-      ['source.url: must not carry a signature or credential (found query parameter X-Amz-Signature)'],
+      [
+        'source.url: must not carry a signature or credential: query parameter "X-Amz-Signature" looks like a credential, and job payloads are stored in Redis in clear text (serve the file without it, or upload it from a file)',
+      ],
     ],
     [
       'ftp source URL',

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { devstackWorkerEnv, startDevstack, startRedisCluster, startRedisServer, type Devstack, type DevstackSisOptions, type FaultSpec, type LocalRedis } from '@obsq/devstack';
 import { Producer } from '@obsq/producer';
-import { createRedis, quitRedis, redisReady, type RedisClient } from '@obsq/shared';
+import { createRedis, durationEnv, quitRedis, redisReady, SCHEDULE_MIN_INTERVAL_MS_DEFAULT, urlPolicyFrom, type RedisClient } from '@obsq/shared';
 import { ObsClient } from '@obsq/storage';
 import { OBSQ_CLI } from './cli.js';
 import { waitFor } from './waitFor.js';
@@ -106,6 +106,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     storage,
     minPartSize: opts.minPartSize ?? 1024 * 1024,
     copyThreshold: opts.copyThreshold,
+    urlPolicy: urlPolicyFrom({ allow: env.OBSQ_URL_ALLOW, deny: env.OBSQ_URL_DENY, timeoutMs: env.OBSQ_URL_TIMEOUT_MS ? Number(env.OBSQ_URL_TIMEOUT_MS) : undefined }).policy,
+    scheduleMinIntervalMs: durationEnv(SCHEDULE_MIN_INTERVAL_MS_DEFAULT, 1000).parse(env.OBSQ_SCHEDULE_MIN_INTERVAL),
     logger,
   });
   const workers: WorkerProcess[] = [];

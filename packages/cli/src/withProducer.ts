@@ -15,6 +15,8 @@ export async function withProducer<T>(config: ProducerConfig, logger: Logger, fn
     copyThreshold: config.obs.copyThreshold,
     retentionSeconds: config.redis.resultRetentionSeconds,
     streamMaxLen: config.redis.resultStreamMaxLen,
+    urlPolicy: config.url,
+    scheduleMinIntervalMs: config.scheduleMinIntervalMs,
     logger,
   });
   try {

@@ -5,14 +5,33 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchStore,
+  bool,
+  checkInput,
+  ConfigError,
+  copyInputRule,
+  defaultUrlPolicy,
   jobCatalog,
+  jobIdLookupRule,
   ObsqError,
+  objectOf,
+  optional,
   redisReady,
+  required,
   ResultStore,
+  SCHEDULE_MIN_INTERVAL_MS_DEFAULT,
+  scheduleInputRule,
+  signalRule,
+  text,
+  transcriptionInputRule,
+  uploadInputRule,
+  UrlClient,
+  waitOptionsRule,
   type BatchRecordBody,
   type BatchStatus,
+  type InputRule,
   type JobName,
   type StoredResult,
+  type UrlPolicy,
 } from '@obsq/shared';
 import { abortUploads, listOpenUploads, type AbortOutcome, type ObsClient, type OpenUploadsScan } from '@obsq/storage';
 import { batchOperations } from './batches/batchOperations.js';
@@ -74,6 +93,16 @@ export interface ProducerOptions {
   streamMaxLen?: number;
   /** Engine of transcriptions that name none (`OBSQ_TRANSCRIBER`). @defaultValue 'sis' */
   transcriber?: TranscriptionEngine;
+  /**
+   * Where URL sources may be probed (`OBSQ_URL_ALLOW`, `OBSQ_URL_DENY`, `OBSQ_URL_TIMEOUT_MS`).
+   * @defaultValue public addresses only, 30 s timeouts (`defaultUrlPolicy()`)
+   */
+  urlPolicy?: UrlPolicy;
+  /**
+   * Shortest interval between two ticks of a transcription schedule, in ms
+   * (`OBSQ_SCHEDULE_MIN_INTERVAL`). @defaultValue 60000
+   */
+  scheduleMinIntervalMs?: number;
   logger: Logger;
 }
 
@@ -86,15 +115,25 @@ export class Producer {
   readonly batches: BatchStore;
   private readonly opts: Required<ProducerOptions>;
   private readonly flows: FlowProducer;
+  private readonly urls: UrlClient;
   private readonly queues: Map<JobName, Queue>;
   private closing: Promise<void> | undefined;
 
   constructor(options: ProducerOptions) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ProducerOptions;
-    this.opts = { copyThreshold: 5 * 1024 ** 3, retentionSeconds: 7 * 24 * 3600, streamMaxLen: 100_000, transcriber: 'sis', ...given };
-    if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new TypeError('minPartSize must be a positive integer');
-    if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new TypeError('transcriber must be "sis" or "local"');
+    this.opts = {
+      copyThreshold: 5 * 1024 ** 3,
+      retentionSeconds: 7 * 24 * 3600,
+      streamMaxLen: 100_000,
+      transcriber: 'sis',
+      urlPolicy: defaultUrlPolicy(),
+      scheduleMinIntervalMs: SCHEDULE_MIN_INTERVAL_MS_DEFAULT,
+      ...given,
+    };
+    if (!Number.isSafeInteger(this.opts.minPartSize) || this.opts.minPartSize < 1) throw new ConfigError('minPartSize must be a positive integer');
+    if (this.opts.transcriber !== 'sis' && this.opts.transcriber !== 'local') throw new ConfigError('transcriber must be "sis" or "local"');
     const connection = this.opts.redis;
+    this.urls = new UrlClient(this.opts.urlPolicy);
     this.flows = new FlowProducer({ connection, prefix: this.opts.prefix });
     this.flows.on('error', (err) => this.opts.logger.error({ err }, 'flow producer error'));
     this.queues = new Map(
@@ -123,16 +162,34 @@ export class Producer {
   }
 
   /**
+   * Runs one API call after checking its input with the contract's rule, so callers get an
+   * `ObsqError` naming field and rule, never a JavaScript TypeError. Should a check ever miss, the
+   * TypeError is still wrapped (`OBSQ_INTERNAL`, cause chained) rather than leaked.
+   */
+  private async api<T>(method: string, checks: Array<[InputRule, unknown, string]>, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    for (const [rule, value, field] of checks) checkInput(rule, value, field);
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) {
+        throw new ObsqError('OBSQ_INTERNAL', `${method}: input not caught by validation: ${err.message}`, { cause: err, permanent: true });
+      }
+      throw err;
+    }
+  }
+
+  /**
    * Uploads a file or URL as a multipart upload run by the workers: one `upload-part` job per part
    * under a `complete-multipart` parent whose record is the upload's GetResult.
    */
   async enqueueUpload(input: EnqueueUploadInput, signal?: AbortSignal): Promise<EnqueuedUpload> {
-    this.assertOpen();
-    return enqueueUpload(
+    return this.api('enqueueUpload', [[uploadInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueUpload(
       {
         flows: this.flows,
         completeQueue: this.queue('complete-multipart'),
         storage: this.opts.storage,
+        urls: this.urls,
         minPartSize: this.opts.minPartSize,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
@@ -140,7 +197,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   /**
@@ -149,8 +206,7 @@ export class Producer {
    * The record body follows the OBS SDK's CopyObjectResponse either way.
    */
   async enqueueCopy(input: EnqueueCopyInput, signal?: AbortSignal): Promise<EnqueuedCopy> {
-    this.assertOpen();
-    return enqueueCopy(
+    return this.api('enqueueCopy', [[copyInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueCopy(
       {
         flows: this.flows,
         copyQueue: this.queue('copy-object'),
@@ -164,7 +220,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   /**
@@ -173,11 +229,11 @@ export class Producer {
    * the transcript objects written under `output`.
    */
   async enqueueTranscription(input: EnqueueTranscriptionInput, signal?: AbortSignal): Promise<EnqueuedTranscription> {
-    this.assertOpen();
-    return enqueueTranscription(
+    return this.api('enqueueTranscription', [[transcriptionInputRule, input, ''], [signalRule, signal, 'signal']], () => enqueueTranscription(
       {
         queue: this.queue('transcribe-audio-file'),
         storage: this.opts.storage,
+        urls: this.urls,
         defaultEngine: this.opts.transcriber,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
@@ -185,7 +241,7 @@ export class Producer {
       },
       input,
       signal,
-    );
+    ));
   }
 
   private scheduleDeps(): ScheduleDeps {
@@ -195,6 +251,7 @@ export class Producer {
       prefix: this.opts.prefix,
       defaultEngine: this.opts.transcriber,
       retentionSeconds: this.opts.retentionSeconds,
+      minIntervalMs: this.opts.scheduleMinIntervalMs,
       logger: this.opts.logger,
     };
   }
@@ -206,8 +263,7 @@ export class Producer {
    * unchanged one never twice.
    */
   async scheduleTranscriptions(input: TranscriptionScheduleInput): Promise<TranscriptionSchedule> {
-    this.assertOpen();
-    return scheduleTranscriptions(this.scheduleDeps(), input);
+    return this.api('scheduleTranscriptions', [[scheduleInputRule, input, '']], () => scheduleTranscriptions(this.scheduleDeps(), input));
   }
 
   /** Every transcription schedule, sorted by id. */
@@ -218,21 +274,37 @@ export class Producer {
 
   /** Removes a schedule (false when it did not exist); `forget` also drops its done-marks. */
   async removeTranscriptionSchedule(id: string, options?: { forget?: boolean }): Promise<boolean> {
-    this.assertOpen();
-    return removeTranscriptionSchedule(this.scheduleDeps(), id, options);
+    return this.api(
+      'removeTranscriptionSchedule',
+      [
+        [required(text(100)), id, 'id'],
+        [optional(objectOf({ forget: optional(bool) })), options, 'options'],
+      ],
+      () => removeTranscriptionSchedule(this.scheduleDeps(), id, options),
+    );
   }
 
   /** The record of a finished job, or undefined while it runs. */
   getResult<Body = unknown>(jobId: string): Promise<StoredResult<Body> | undefined> {
-    return this.results.get<Body>(jobId);
+    return this.api('getResult', [[jobIdLookupRule, jobId, 'jobId']], () => this.results.get<Body>(jobId));
   }
 
   /**
    * Waits until the job's record exists. Throws `OBSQ_TIMEOUT` after `timeoutMs`.
    * Uses a connection of its own for the blocking stream read.
    */
-  async waitForResult<Body = unknown>(jobId: string, { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StoredResult<Body>> {
-    this.assertOpen();
+  async waitForResult<Body = unknown>(jobId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<StoredResult<Body>> {
+    return this.api(
+      'waitForResult',
+      [
+        [jobIdLookupRule, jobId, 'jobId'],
+        [waitOptionsRule, options, 'options'],
+      ],
+      () => this.waitForRecord<Body>(jobId, options.timeoutMs ?? 600_000, options.signal),
+    );
+  }
+
+  private async waitForRecord<Body>(jobId: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<StoredResult<Body>> {
     const blocking = this.opts.redis.duplicate();
     blocking.on('error', (err) => this.opts.logger.debug({ err }, 'result wait connection error'));
     try {
@@ -257,6 +329,7 @@ export class Producer {
         putQueue: this.queue('put-object'),
         storage: this.opts.storage,
         batches: this.batches,
+        urls: this.urls,
         minPartSize: this.opts.minPartSize,
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
@@ -323,6 +396,7 @@ export class Producer {
 
   /** Progress of an upload: parts finished out of all parts. */
   async uploadProgress(jobId: string): Promise<{ done: number; total: number } | undefined> {
+    checkInput(jobIdLookupRule, jobId, 'jobId');
     const job = await this.queue('complete-multipart').getJob(jobId);
     if (!job) return undefined;
     const counts = await job.getDependenciesCount();
@@ -411,7 +485,7 @@ export class Producer {
   /** Creates or replaces a cron schedule that aborts stale multipart uploads (an `abort-stale-uploads` job per tick). */
   scheduleAbortStaleUploads(input: AbortStaleUploadsScheduleInput): Promise<AbortStaleUploadsSchedule> {
     this.assertOpen();
-    return scheduleAbortStaleUploads({ queue: this.queue('abort-stale-uploads'), retentionSeconds: this.opts.retentionSeconds, logger: this.opts.logger }, input);
+    return scheduleAbortStaleUploads({ queue: this.queue('abort-stale-uploads'), retentionSeconds: this.opts.retentionSeconds, logger: this.opts.logger, minIntervalMs: this.opts.scheduleMinIntervalMs }, input);
   }
 
   /** Every abort-stale-uploads schedule, sorted by id. */
@@ -432,6 +506,7 @@ export class Producer {
       const errors: unknown[] = [];
       for (const q of this.queues.values()) await q.close().catch((e: unknown) => errors.push(e));
       await this.flows.close().catch((e: unknown) => errors.push(e));
+      await this.urls.close().catch((e: unknown) => errors.push(e));
       if (errors.length > 0) throw new AggregateError(errors, 'producer close failed');
     })();
     return this.closing;

@@ -13,10 +13,21 @@ export interface FileRange {
 }
 
 /**
- * A request body. Buffers, strings and file ranges can be replayed, so calls that send them are
- * retried; a Readable is one-shot, so a call that sends one is attempted once.
+ * A body of known length that can be produced again for each attempt, e.g. a range read through an
+ * already open file descriptor (`FileHandle.createReadStream({ start, end, autoClose: false })`).
  */
-export type BodyInput = Buffer | Uint8Array | string | FileRange | Readable;
+export interface StreamFactory {
+  /** Bytes every stream `open()` returns yields. */
+  length: number;
+  /** A fresh stream of the same bytes; called once per attempt. */
+  open(): Readable;
+}
+
+/**
+ * A request body. Buffers, strings, file ranges and stream factories can be replayed, so calls that
+ * send them are retried; a Readable is one-shot, so a call that sends one is attempted once.
+ */
+export type BodyInput = Buffer | Uint8Array | string | FileRange | StreamFactory | Readable;
 
 /** A body ready to send: `open()` gives fresh bytes for each attempt. */
 export interface PreparedBody {
@@ -24,6 +35,10 @@ export interface PreparedBody {
   length: number | undefined;
   replayable: boolean;
   open(): Buffer | Readable;
+}
+
+function isStreamFactory(v: unknown): v is StreamFactory {
+  return typeof v === 'object' && v !== null && !(v instanceof Readable) && typeof (v as StreamFactory).open === 'function';
 }
 
 function isFileRange(v: unknown): v is FileRange {
@@ -48,6 +63,11 @@ export function prepareBody(input: BodyInput, contentLength?: number): PreparedB
         return input;
       },
     };
+  }
+  if (isStreamFactory(input)) {
+    if (!Number.isSafeInteger(input.length) || input.length < 0) throw new ValidationError([{ field: 'body.length', rule: 'must be a non-negative integer' }]);
+    checkLength(contentLength, input.length);
+    return { length: input.length, replayable: true, open: () => (input.length === 0 ? Buffer.alloc(0) : input.open()) };
   }
   if (isFileRange(input)) {
     const start = input.start ?? 0;

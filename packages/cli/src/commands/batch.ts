@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { Producer } from '@obsq/producer';
 import { ValidationError, type BatchRecordBody, type BatchStatus, type Logger, type ProducerConfig, type StoredResult } from '@obsq/shared';
+import { parseFlags } from '../flags.js';
 import { out } from '../output.js';
 import { showBatchProgress } from '../progress.js';
 import { withProducer } from '../withProducer.js';
@@ -56,7 +56,7 @@ export async function waitAndPrintBatch(producer: Producer, batchId: string, jso
 
 /** `obsq batch status|wait|retry <batchId>` */
 export async function batchCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

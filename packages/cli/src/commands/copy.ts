@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import { ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { printRecord } from '../output.js';
@@ -7,7 +7,7 @@ import { withProducer } from '../withProducer.js';
 
 /** `obsq copy obs://src/key obs://dst/key [--replace-metadata k=v ...] [--content-type T] [--version-id V] [--if-match E] [--part-size S] [--wait] [--json]` */
 export async function copyCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {
@@ -45,6 +45,7 @@ export async function copyCommand(argv: string[], config: ProducerConfig, logger
       partSize: values['part-size'],
       jobId: values['job-id'],
     });
+    for (const note of enq.notes ?? []) process.stderr.write(`obsq copy: warning: ${note.replace(/^partSize/, '--part-size')}\n`);
     return finishEnqueued({
       producer,
       enqueued: enq,

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import type { Logger, ProducerConfig } from '@obsq/shared';
 import { printRecord } from '../output.js';
 import { withProducer } from '../withProducer.js';
 
 /** `obsq result <jobId> [--json] [--wait] [--timeout-ms N]`: exit 0 success, 1 failure, 3 not finished. */
 export async function resultCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: { json: { type: 'boolean', default: false }, wait: { type: 'boolean', default: false }, 'timeout-ms': { type: 'string', default: '600000' } },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import type { AbortStaleUploadsSchedule, TranscriptionSchedule } from '@obsq/producer';
 import type { Logger, ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
@@ -50,7 +50,7 @@ function describe(s: TranscriptionSchedule): string {
 export async function scheduleCommand(argv: string[], config: ProducerConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+    const { values } = parseFlags({ args: rest, options: { json: { type: 'boolean', default: false } } });
     return withProducer(config, logger, async (producer) => {
       const all = await producer.listTranscriptionSchedules();
       const uploads = await producer.listAbortStaleUploadsSchedules();
@@ -64,7 +64,7 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     });
   }
   if (sub === 'remove') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { forget: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseFlags({ args: rest, allowPositionals: true, options: { forget: { type: 'boolean', default: false } } });
     const [id] = positionals;
     if (!id || positionals.length !== 1) {
       process.stderr.write(USAGE);
@@ -81,7 +81,7 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     });
   }
   if (sub === 'abort-stale-uploads') {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: rest,
       allowPositionals: true,
       options: { cron: { type: 'string' }, tz: { type: 'string' }, id: { type: 'string' }, 'older-than': { type: 'string', default: '24h' }, json: { type: 'boolean', default: false } },
@@ -104,7 +104,7 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
     process.stderr.write(USAGE);
     return 2;
   }
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: rest,
     allowPositionals: true,
     options: {

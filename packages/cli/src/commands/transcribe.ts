@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.js';
 import type { TranscriptionAudio, TranscriptionEngine } from '@obsq/producer';
 import {
   isSuccess,
@@ -136,7 +136,7 @@ function printTranscript(rec: StoredResult<TranscriptBody>, json: boolean): numb
 
 /** `obsq transcribe <obs://bucket/key | file | url> [...]`: enqueues one transcription; `--wait` prints its record. */
 export async function transcribeCommand(argv: string[], config: ProducerConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

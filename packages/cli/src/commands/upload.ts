@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { openManifest, type Producer, type SkipExisting } from '@obsq/producer';
 import { ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
+import { parseFlags } from '../flags.js';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out, printRecord } from '../output.js';
 import { finishEnqueued, partsProgress, WAIT_FLAGS } from '../waitFlags.js';
@@ -45,7 +45,7 @@ function metadataOf(pairs: string[] | undefined): Record<string, string> | undef
 
 /** `obsq upload`: one file or URL, or a batch of directories, files, URLs and manifests. */
 export async function uploadCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

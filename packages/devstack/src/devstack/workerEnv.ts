@@ -43,6 +43,9 @@ export function devstackWorkerEnv(input: DevstackWorkerEnvInput): Record<string,
         }
       : {}),
     OBSQ_SOURCE_ROOTS: input.sourceRoots,
+    // Everything of a local stack (and the tests' own http servers) is on loopback, which the URL
+    // policy refuses unless listed.
+    OBSQ_URL_ALLOW: '127.0.0.0/8,::1',
     OBSQ_METRICS_HOST: '127.0.0.1',
     OBSQ_METRICS_PORT: '0',
   };

@@ -35,11 +35,11 @@ const RUN_KEEP = { age: 24 * 3600, count: 1000 };
 
 /** Creates or replaces a BullMQ job scheduler adding one `abort-stale-uploads` job per cron tick. */
 export async function scheduleAbortStaleUploads(
-  deps: { queue: Queue; retentionSeconds: number; logger: Logger },
+  deps: { queue: Queue; retentionSeconds: number; logger: Logger; minIntervalMs: number },
   input: AbortStaleUploadsScheduleInput,
 ): Promise<AbortStaleUploadsSchedule> {
   const tz = input.tz ?? 'UTC';
-  const issues: ValidationIssue[] = cronIssues(input.cron, tz);
+  const issues: ValidationIssue[] = cronIssues(input.cron, tz, deps.minIntervalMs);
   let payload: JobPayload<'abort-stale-uploads'> | undefined;
   try {
     payload = parsePayload('abort-stale-uploads', {

@@ -17,7 +17,9 @@ import {
   ValidationError,
   type BatchRecordBody,
   type BatchStore,
+  type FilePin,
   type StoredResult,
+  type UrlClient,
   type ValidationIssue,
 } from '@obsq/shared';
 import type { ObsClient } from '@obsq/storage';
@@ -86,6 +88,8 @@ export interface BatchDeps {
   putQueue: Queue;
   storage: ObsClient;
   batches: BatchStore;
+  /** URL policy client for probing URL sources. */
+  urls: UrlClient;
   minPartSize: number;
   retentionSeconds: number;
   logger: Logger;
@@ -274,6 +278,8 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
               totalParts: plan.partCount,
               size,
               ...(contentType !== undefined ? { contentType } : {}),
+              // The parent re-checks the source against its pin before completing.
+              uploadSource: source,
               batch,
             }),
             opts: jobOptions('complete-multipart', jobId, deps.retentionSeconds),
@@ -312,7 +318,7 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
   };
 
   type Checked =
-    | { kind: 'ok'; item: BatchItem; size: number; source: { kind: 'file'; path: string } | { kind: 'url'; url: string; size: number; etag?: string; lastModified?: string }; md5?: string }
+    | { kind: 'ok'; item: BatchItem; size: number; source: { kind: 'file'; path: string; pin: FilePin } | { kind: 'url'; url: string; size: number; etag?: string; lastModified?: string }; md5?: string }
     | { kind: 'skipped'; item: BatchItem }
     | { kind: 'refused'; item: BatchItem; code: string; message: string };
 
@@ -323,9 +329,9 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
     let size: number;
     let source: Extract<Checked, { kind: 'ok' }>['source'];
     try {
-      const probed = await probeSource(item.kind === 'file' ? { kind: 'file', path: item.source } : { kind: 'url', url: item.source }, signal);
+      const probed = await probeSource(item.kind === 'file' ? { kind: 'file', path: item.source } : { kind: 'url', url: item.source }, deps.urls, signal);
       size = probed.size;
-      source = probed.kind === 'file' ? { kind: 'file', path: probed.path } : probed;
+      source = probed.kind === 'file' ? { kind: 'file', path: probed.path, pin: probed.pin } : probed;
     } catch (err) {
       const e = err as ObsqError;
       return { kind: 'refused', item, code: e.code ?? 'OBSQ_SOURCE', message: e.message };

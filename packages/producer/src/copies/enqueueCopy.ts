@@ -30,6 +30,8 @@ export interface EnqueuedCopy {
   /** Upload id of a multipart copy. */
   uploadId?: string;
   created: boolean;
+  /** Inputs that did not apply and why (e.g. `partSize` for a copy done with one CopyObject). */
+  notes?: string[];
 }
 
 /** Dependencies of {@link enqueueCopy}. */
@@ -64,6 +66,10 @@ export async function enqueueCopy(deps: CopyDeps, input: EnqueueCopyInput, signa
   });
   const issues: ValidationIssue[] = [];
   const { partSize, jobId } = commonInput(input, deps.newJobId, issues);
+  // Checked whatever path the copy takes: a part size the endpoint refuses is wrong input either way.
+  if (partSize !== undefined && partSize < deps.minPartSize) {
+    issues.push({ field: 'partSize', rule: `must be at least ${deps.minPartSize} bytes, the smallest part this endpoint accepts (got ${partSize})` });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
 
   const existing = (await deps.copyQueue.getJob(jobId)) ?? (await deps.completeQueue.getJob(jobId));
@@ -82,7 +88,10 @@ export async function enqueueCopy(deps: CopyDeps, input: EnqueueCopyInput, signa
   if (plan.mode === 'single') {
     await deps.copyQueue.add('copy-object', single, jobOptions('copy-object', jobId, deps.retentionSeconds));
     deps.logger.info({ jobId, size }, 'copy enqueued (single CopyObject)');
-    return { jobId, path: 'single', size, parts: 1, created: true };
+    const notes =
+      partSize === undefined ? [] : [`partSize does not apply: the source (${size} bytes) is copied with one CopyObject (up to ${deps.copyThreshold} bytes)`];
+    for (const note of notes) deps.logger.warn({ jobId }, note);
+    return { jobId, path: 'single', size, parts: 1, created: true, ...(notes.length > 0 ? { notes } : {}) };
   }
 
   // A multipart copy does not carry metadata by itself: COPY is emulated by initiating with the

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import {
+  filePinOf,
   parsePayload,
   TRANSCRIPT_FORMATS,
   ValidationError,
@@ -10,6 +11,7 @@ import {
   type RasrMode,
   type RasrRequestInput,
   type TranscriptFormat,
+  type UrlClient,
   type ValidationIssue,
 } from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
@@ -69,6 +71,8 @@ export interface EnqueuedTranscription {
 export interface TranscriptionDeps {
   queue: Queue;
   storage: ObsClient;
+  /** Policy-checked http(s) client: a URL the workers would refuse is refused at enqueue. */
+  urls: UrlClient;
   defaultEngine: TranscriptionEngine;
   retentionSeconds: number;
   logger: Logger;
@@ -76,9 +80,17 @@ export interface TranscriptionDeps {
 }
 
 /** The catalog's `audio` for an input source (objects get `kind: 'object'`, files an absolute path). */
-function audioSource(audio: TranscriptionAudio): JobPayload<'transcribe-audio-file'>['audio'] | Record<string, unknown> {
+async function audioSource(audio: TranscriptionAudio): Promise<JobPayload<'transcribe-audio-file'>['audio'] | Record<string, unknown>> {
   if (audio.kind === 'url') return { kind: 'url', url: audio.url };
-  if (audio.kind === 'file') return { kind: 'file', path: isAbsolute(audio.path) ? audio.path : resolve(audio.path) };
+  if (audio.kind === 'file') {
+    if (typeof audio.path !== 'string') return { kind: 'file', path: audio.path };
+    const path = isAbsolute(audio.path) ? audio.path : resolve(audio.path);
+    // Pinned now so the worker refuses a file that changed or was replaced before or during recognition.
+    const st = await stat(path, { bigint: true }).catch((cause: NodeJS.ErrnoException) => cause);
+    if (st instanceof Error) throw new ValidationError([{ field: 'audio.path', rule: `cannot read ${JSON.stringify(path)}: ${st.code ?? st.message}` }], { cause: st });
+    if (!st.isFile()) throw new ValidationError([{ field: 'audio.path', rule: `${JSON.stringify(path)} is not a regular file` }]);
+    return { kind: 'file', path, pin: filePinOf(st) };
+  }
   const { kind: _kind, ...ref } = audio;
   return { kind: 'object', ...ref };
 }
@@ -91,7 +103,7 @@ function audioSource(audio: TranscriptionAudio): JobPayload<'transcribe-audio-fi
 export async function enqueueTranscription(deps: TranscriptionDeps, input: EnqueueTranscriptionInput, signal?: AbortSignal): Promise<EnqueuedTranscription> {
   const engine = input.engine ?? deps.defaultEngine;
   const raw = {
-    audio: audioSource(input.audio),
+    audio: await audioSource(input.audio),
     request: input.request,
     ...(input.mode === undefined ? {} : { mode: input.mode }),
     engine,
@@ -100,16 +112,11 @@ export async function enqueueTranscription(deps: TranscriptionDeps, input: Enque
       : { output: { bucket: input.output.bucket, prefix: input.output.prefix, formats: input.output.formats ?? [...TRANSCRIPT_FORMATS] } }),
   };
   let payload = parsePayload('transcribe-audio-file', raw);
+  if (payload.audio.kind === 'url') deps.urls.check(new URL(payload.audio.url), 'audio.url');
   const jobId = input.jobId ?? deps.newJobId();
   const issues: ValidationIssue[] = [];
   const idRule = jobIdRule(jobId);
   if (idRule) issues.push({ field: 'jobId', rule: idRule });
-  if (payload.audio.kind === 'file') {
-    const path = payload.audio.path;
-    const st = await stat(path).catch((cause: NodeJS.ErrnoException) => cause);
-    if (st instanceof Error) issues.push({ field: 'audio.path', rule: `cannot read ${JSON.stringify(path)}: ${st.code ?? st.message}` });
-    else if (!st.isFile()) issues.push({ field: 'audio.path', rule: `${JSON.stringify(path)} is not a regular file` });
-  }
   if (issues.length > 0) throw new ValidationError(issues);
 
   const existing = await deps.queue.getJob(jobId);

@@ -65,18 +65,34 @@ export interface ScheduleDeps {
   prefix: string;
   defaultEngine: TranscriptionEngine;
   retentionSeconds: number;
+  /** Shortest time between two ticks, in ms (`OBSQ_SCHEDULE_MIN_INTERVAL`). */
+  minIntervalMs: number;
   logger: Logger;
 }
 
 /** Tick records are only interesting for a while; a per-second schedule must not pile them up. */
 const TICK_KEEP = { age: 24 * 3600, count: 1000 };
 
-/** Problems with a cron pattern read in zone `tz` (field `cron` or `tz`). */
-export function cronIssues(cron: string, tz: string): ValidationIssue[] {
+/** Ticks looked at to find a pattern's shortest interval (enough to see a seconds or minutes field repeat). */
+const TICKS_CHECKED = 64;
+
+/** Problems with a cron pattern read in zone `tz` (field `cron` or `tz`), ticking at least `minIntervalMs` apart. */
+export function cronIssues(cron: string, tz: string, minIntervalMs: number): ValidationIssue[] {
   const fields = cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return [{ field: 'cron', rule: `must have 5 fields, or 6 with seconds first (got ${fields}: ${JSON.stringify(cron)})` }];
   try {
-    CronExpressionParser.parse(cron, { tz }).next();
+    const it = CronExpressionParser.parse(cron, { tz });
+    // Every tick writes a record: a per-second pattern would write 600k of them in a week.
+    let prev = it.next().getTime();
+    let shortest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < TICKS_CHECKED && it.hasNext(); i++) {
+      const t = it.next().getTime();
+      shortest = Math.min(shortest, t - prev);
+      prev = t;
+    }
+    if (shortest < minIntervalMs) {
+      return [{ field: 'cron', rule: `ticks every ${shortest / 1000} s, more often than the minimum interval of ${minIntervalMs / 1000} s (OBSQ_SCHEDULE_MIN_INTERVAL)` }];
+    }
     return [];
   } catch (err) {
     // An unknown zone surfaces as an invalid date, not as a message naming the zone.
@@ -105,7 +121,7 @@ function doneKey(prefix: string, id: string): string {
  */
 export async function scheduleTranscriptions(deps: ScheduleDeps, input: TranscriptionScheduleInput): Promise<TranscriptionSchedule> {
   const tz = input.tz ?? 'UTC';
-  const issues = cronIssues(input.cron, tz);
+  const issues = cronIssues(input.cron, tz, deps.minIntervalMs);
   let payload: JobPayload<'scan-transcriptions'> | undefined;
   try {
     payload = parsePayload('scan-transcriptions', {

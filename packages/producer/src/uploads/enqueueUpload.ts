@@ -6,6 +6,7 @@ import {
   planParts,
   ValidationError,
   type JobPayload,
+  type UrlClient,
   type ValidationIssue,
 } from '@obsq/shared';
 import { type ObsClient } from '@obsq/storage';
@@ -46,6 +47,8 @@ export interface UploadDeps {
   flows: FlowProducer;
   completeQueue: Queue;
   storage: ObsClient;
+  /** Policy-checked http(s) client for probing URL sources. */
+  urls: UrlClient;
   minPartSize: number;
   retentionSeconds: number;
   logger: Logger;
@@ -64,7 +67,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
     return { jobId, uploadId: data.uploadId ?? '', parts: data.totalParts, size: data.size, created: false };
   }
 
-  const probed = await probeSource(input.source, signal);
+  const probed = await probeSource(input.source, deps.urls, signal);
   const plan = planParts({ size: probed.size, partSize, minPartSize: deps.minPartSize });
 
   await deps.storage.headBucket({ bucket: input.bucket, signal });
@@ -84,7 +87,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
   try {
     const source =
       probed.kind === 'file'
-        ? { kind: 'file' as const, path: probed.path }
+        ? { kind: 'file' as const, path: probed.path, pin: probed.pin }
         : { kind: 'url' as const, url: probed.url, size: probed.size, etag: probed.etag, lastModified: probed.lastModified };
     const parentData = parsePayload('complete-multipart', {
       kind: 'upload',
@@ -93,6 +96,7 @@ export async function enqueueUpload(deps: UploadDeps, input: EnqueueUploadInput,
       key: input.key,
       totalParts: plan.partCount,
       size: probed.size,
+      uploadSource: source,
       contentType: input.contentType,
     });
     const children: FlowJobNode[] = plan.parts.map((p) => ({

@@ -62,11 +62,35 @@ export const contentMd5Field = z.string().superRefine(
 /** User metadata, checked with `metadataIssues`. */
 export const metadataField = z.record(z.string(), z.string()).superRefine(ruleRefinement(metadataIssues));
 
-/** A local file the worker reads; the worker also requires it under `OBSQ_SOURCE_ROOTS`. */
+/** A device or inode number as decimal text: 64-bit values do not fit a JSON number. */
+const statIdField = z.string().superRefine(
+  ruleRefinement((s: string, field): ValidationIssue[] => (/^\d{1,20}$/.test(s) ? [] : [{ field, rule: `must be a decimal integer (got ${JSON.stringify(s.slice(0, 40))})` }])),
+);
+
+/**
+ * The version of a local file as the producer saw it at enqueue (`filePinOf`). Every read of the
+ * file re-checks it before and after reading; any difference fails with `OBSQ_SOURCE_CHANGED`.
+ */
+export const filePinSchema = z.strictObject({
+  /** Bytes. */
+  size: byteCountField,
+  /** Modification time in ms since the epoch, with the sub-millisecond fraction. */
+  mtimeMs: z.number().superRefine(ruleRefinement((n: number, field): ValidationIssue[] => (Number.isFinite(n) ? [] : [{ field, rule: 'must be a finite number' }]))),
+  /** Inode number (decimal). */
+  ino: statIdField,
+  /** Device number (decimal). */
+  dev: statIdField,
+});
+
+/**
+ * A local file the worker reads; the worker also requires it under `OBSQ_SOURCE_ROOTS`. The pin is
+ * part of the source so every job kind that reads files checks it.
+ */
 export const fileSourceSchema = z.strictObject({
   kind: z.literal('file'),
   /** Absolute, normalised path on the worker's machine. */
   path: z.string().superRefine(ruleRefinement(sourcePathIssues)),
+  pin: filePinSchema,
 });
 
 /** An http(s) object the worker downloads with range requests; `etag`/`lastModified` pin its version. */

@@ -4,3 +4,5 @@ export * from './queues.js';
 export * from './backoff.js';
 export * from './zodIssues.js';
 export * from './fields.js';
+export * from './filePin.js';
+export * from './apiInputs.js';

@@ -113,10 +113,11 @@ const uploadPartSchema = z
     if (p.partNumber > p.totalParts) {
       issues.push({ field: 'partNumber', rule: `must be at most totalParts ${p.totalParts} (got ${p.partNumber})` });
     }
-    if (p.source.kind === 'url' && p.offset + p.size > p.source.size) {
+    const sourceSize = p.source.kind === 'url' ? p.source.size : p.source.pin.size;
+    if (p.offset + p.size > sourceSize) {
       issues.push({
         field: 'size',
-        rule: `offset + size (${p.offset + p.size}) must not pass the end of source.size (${p.source.size})`,
+        rule: `offset + size (${p.offset + p.size}) must not pass the end of ${p.source.kind === 'url' ? 'source.size' : 'source.pin.size'} (${sourceSize})`,
       });
     }
     addRuleIssues(ctx, issues);
@@ -134,6 +135,11 @@ const completeMultipartSchema = z
     /** Expected size of the finished object, in bytes; checked after completion. */
     size: byteCountField,
     source: objectRefSchema.optional(),
+    /**
+     * The upload's source as pinned at enqueue (`kind: 'upload'` only): checked once more before
+     * completing, so a source changed after its last part was read is not completed.
+     */
+    uploadSource: uploadSourceSchema.optional(),
     contentType: contentTypeField.optional(),
     batch: batchMemberSchema.optional(),
   })
@@ -142,6 +148,9 @@ const completeMultipartSchema = z
     if (p.kind === 'copy' && p.uploadId === undefined) addRuleIssues(ctx, [{ field: 'uploadId', rule: 'is required when kind is "copy"' }]);
     if (p.kind === 'upload' && p.source !== undefined) {
       addRuleIssues(ctx, [{ field: 'source', rule: 'is only allowed when kind is "copy"' }]);
+    }
+    if (p.kind === 'copy' && p.uploadSource !== undefined) {
+      addRuleIssues(ctx, [{ field: 'uploadSource', rule: 'is only allowed when kind is "upload"' }]);
     }
   });
 

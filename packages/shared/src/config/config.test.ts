@@ -5,6 +5,7 @@ import { parseEnv, type ConfigIssue } from './parseEnv.js';
 import { redactConfig } from './redactConfig.js';
 import { BoolEnv } from './envFields.js';
 import { loadWorkerConfig } from './workerConfig.js';
+import { defaultUrlPolicy } from '../net/index.js';
 import { z } from 'zod';
 
 /** The smallest environment a worker starts with. */
@@ -147,6 +148,9 @@ describe('worker configuration: defaults and fallbacks', () => {
       },
       concurrency: { 'put-object': 16, 'upload-part': 8, 'complete-multipart': 16, 'copy-object': 8, 'transcribe-audio-file': 2, 'scan-transcriptions': 1, 'abort-stale-uploads': 1 },
       sourceRoots: [],
+      sourceHardlinks: 'refuse',
+      url: defaultUrlPolicy(),
+      audioMaxBytes: 2 * 1024 ** 3,
       metrics: { host: '0.0.0.0', port: 9464 },
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
@@ -205,9 +209,21 @@ describe('worker configuration: defaults and fallbacks', () => {
 });
 
 describe('producer configuration', () => {
+  it('reads the URL policy and names a bad entry', () => {
+    const env = { OBSQ_OBS_ENDPOINT: 'http://127.0.0.1:9000', AccessKeyID: 'a', SecretAccessKey: 'b' };
+    const cfg = loadProducerConfig({ ...env, OBSQ_URL_ALLOW: '127.0.0.0/8, *.example.com', OBSQ_URL_TIMEOUT_MS: '5000' });
+    expect(cfg.url.allow?.entries).toEqual(['127.0.0.0/8', '*.example.com']);
+    expect(cfg.url.timeoutMs).toBe(5000);
+    expect(() => loadProducerConfig({ ...env, OBSQ_URL_DENY: 'http://x' })).toThrow(/OBSQ_URL_DENY: entry "http:\/\/x" is not a host name/);
+    expect(loadProducerConfig({ ...env, OBSQ_SCHEDULE_MIN_INTERVAL: '5m' }).scheduleMinIntervalMs).toBe(300_000);
+    expect(() => loadProducerConfig({ ...env, OBSQ_SCHEDULE_MIN_INTERVAL: 'often' })).toThrow(/OBSQ_SCHEDULE_MIN_INTERVAL: must be a duration/);
+    expect(() => loadWorkerConfig({ ...BASE, OBSQ_SOURCE_HARDLINKS: 'maybe' })).toThrow(/OBSQ_SOURCE_HARDLINKS: must be one of refuse, allow/);
+  });
+
   it('needs only OBS and Redis', () => {
     const cfg = loadProducerConfig({ OBSQ_OBS_ENDPOINT: 'http://127.0.0.1:9000', AccessKeyID: 'a', SecretAccessKey: 'b', OBSQ_LOG_LEVEL: 'debug' });
-    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis']);
+    expect(Object.keys(cfg).sort()).toEqual(['logLevel', 'obs', 'redis', 'scheduleMinIntervalMs', 'url']);
+    expect(cfg.scheduleMinIntervalMs).toBe(60_000);
     expect(cfg.logLevel).toBe('debug');
   });
 

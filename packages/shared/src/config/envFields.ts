@@ -151,3 +151,16 @@ export function sizeEnv<F extends number | undefined>(fallback: F, min: number, 
     return ok(n);
   }, fallback);
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration variable in ms: `60` (seconds), `60s`, `5m`, `1h`, `500ms`; at least `minMs`. */
+export function durationEnv(fallbackMs: number, minMs = 1) {
+  return envField<number>((raw) => {
+    const m = /^(\d+)\s*(ms|s|m|h)?$/i.exec(raw);
+    const ms = m ? Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()]! : Number.NaN;
+    if (!Number.isSafeInteger(ms)) return bad(`must be a duration such as 60 (seconds), 60s, 5m or 1h ${got(raw)}`);
+    if (ms < minMs) return bad(`must be at least ${minMs} ms ${got(raw)}`);
+    return ok(ms);
+  }, fallbackMs);
+}

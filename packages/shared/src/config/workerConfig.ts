@@ -3,11 +3,21 @@ import { z } from 'zod';
 import type { JobName } from '../catalog/index.js';
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import { sourcePathIssues } from '../validation/index.js';
-import { enumEnv, intEnv, stringEnv } from './envFields.js';
+import type { UrlPolicy } from '../net/index.js';
+import { enumEnv, intEnv, sizeEnv, stringEnv } from './envFields.js';
+import { toUrlPolicy, urlEnvShape } from './urlConfig.js';
 import { obsEnvIssues, obsEnvShape, toObsConfig, type ObsConfig } from './obsConfig.js';
 import { addConfigIssues, ALSO_AFTER_FIELD_ERRORS, parseEnv, type ConfigIssue, type Env } from './parseEnv.js';
 import { redisEnvIssues, redisEnvShape, toRedisConfig, type RedisConfig } from './redisConfig.js';
 import { sisEnvIssues, sisEnvShape, toSisConfig, type SisConfig } from './sisConfig.js';
+
+/** Default `OBSQ_AUDIO_MAX_BYTES`: 2 GiB, about 18 hours of 16 kHz 16-bit mono. */
+export const AUDIO_MAX_BYTES_DEFAULT = 2 * 1024 ** 3;
+
+/** What a worker does with a file source that has more than one hard link (`OBSQ_SOURCE_HARDLINKS`). */
+export const SOURCE_HARDLINK_POLICIES = ['refuse', 'allow'] as const;
+/** One of {@link SOURCE_HARDLINK_POLICIES}. */
+export type SourceHardlinkPolicy = (typeof SOURCE_HARDLINK_POLICIES)[number];
 
 /** Worker service configuration. Holds secrets: log it only through `redactConfig`. */
 export interface WorkerConfig {
@@ -24,6 +34,15 @@ export interface WorkerConfig {
    * worker refuses every file source, naming `OBSQ_SOURCE_ROOTS`.
    */
   sourceRoots: string[];
+  /**
+   * `refuse`: a file source with more than one hard link fails (a link inside a root may name a file
+   * that lives outside every root). `allow`: such files are read. @defaultValue `'refuse'`
+   */
+  sourceHardlinks: SourceHardlinkPolicy;
+  /** Where http(s) sources may be fetched from (`OBSQ_URL_ALLOW`, `OBSQ_URL_DENY`, `OBSQ_URL_TIMEOUT_MS`). */
+  url: UrlPolicy;
+  /** Largest audio a transcription downloads (URL or object), in bytes. @defaultValue 2 GiB */
+  audioMaxBytes: number;
   metrics: {
     /** @defaultValue `'0.0.0.0'` */
     host: string;
@@ -50,6 +69,8 @@ export const workerEnvShape = {
   OBSQ_CONCURRENCY_COPY_OBJECT: intEnv({ default: 8 }),
   OBSQ_CONCURRENCY_TRANSCRIBE_AUDIO_FILE: intEnv({ default: 2 }),
   OBSQ_SOURCE_ROOTS: stringEnv({ default: undefined }),
+  OBSQ_SOURCE_HARDLINKS: enumEnv(SOURCE_HARDLINK_POLICIES, 'refuse'),
+  OBSQ_AUDIO_MAX_BYTES: sizeEnv(AUDIO_MAX_BYTES_DEFAULT, 1, Number.MAX_SAFE_INTEGER),
   OBSQ_METRICS_HOST: stringEnv({ default: '0.0.0.0' }),
   OBSQ_METRICS_PORT: intEnv({ default: 9464, min: 0, max: 65_535 }),
   OBSQ_SHUTDOWN_TIMEOUT_MS: intEnv({ default: 30_000 }),
@@ -73,7 +94,7 @@ function rootIssues(raw: string | undefined): ConfigIssue[] {
 
 /** Every variable the worker reads, as one zod schema (all sections plus the worker-only ones). */
 export const workerConfigSchema = z
-  .looseObject({ ...obsEnvShape, ...redisEnvShape, ...sisEnvShape, ...workerEnvShape })
+  .looseObject({ ...obsEnvShape, ...redisEnvShape, ...sisEnvShape, ...urlEnvShape, ...workerEnvShape })
   .superRefine((env, ctx) => {
     addConfigIssues(ctx, [...obsEnvIssues(env), ...redisEnvIssues(env), ...sisEnvIssues(env), ...rootIssues(env.OBSQ_SOURCE_ROOTS)]);
   }, ALSO_AFTER_FIELD_ERRORS)
@@ -95,6 +116,9 @@ export const workerConfigSchema = z
       },
       // normalize() drops a trailing slash so root checks compare `${root}/` prefixes uniformly.
       sourceRoots: splitRoots(env.OBSQ_SOURCE_ROOTS).map((r) => (r === '/' ? r : posix.normalize(r).replace(/\/+$/, ''))),
+      sourceHardlinks: env.OBSQ_SOURCE_HARDLINKS,
+      url: toUrlPolicy(env),
+      audioMaxBytes: env.OBSQ_AUDIO_MAX_BYTES,
       metrics: { host: env.OBSQ_METRICS_HOST ?? '0.0.0.0', port: env.OBSQ_METRICS_PORT },
       shutdownTimeoutMs: env.OBSQ_SHUTDOWN_TIMEOUT_MS,
       logLevel: env.OBSQ_LOG_LEVEL,

@@ -1,3 +1,5 @@
+import { capText, ISSUE_RULE_MAX_CHARS, RECORD_MESSAGE_MAX_CHARS } from './capText.js';
+
 /**
  * Stable error codes. Callers branch on `err.code`, never on `instanceof` across packages.
  * Every code is listed with its meaning in docs/errors.md.
@@ -12,8 +14,11 @@ export type ObsqErrorCode =
   | 'OBSQ_SOURCE'
   | 'OBSQ_SOURCE_CHANGED'
   | 'OBSQ_SOURCE_FORBIDDEN'
+  | 'OBSQ_SOURCE_TOO_LARGE'
+  | 'OBSQ_URL_FORBIDDEN'
   | 'OBSQ_SIS'
   | 'OBSQ_AUDIO'
+  | 'OBSQ_AUDIO_INVALID'
   | 'OBSQ_ENGINE'
   | 'OBSQ_CLOSED'
   | 'OBSQ_BATCH_PARTIAL'
@@ -63,7 +68,9 @@ export class ValidationError extends ObsqError {
   readonly issues: ValidationIssue[];
 
   constructor(issues: ValidationIssue[], options: Omit<ObsqErrorOptions, 'permanent'> = {}) {
-    super('OBSQ_VALIDATION', issues.map((i) => `${i.field}: ${i.rule}`).join('; '), {
+    // Rules may quote the input: capped, so a hostile value cannot blow up messages, logs and records.
+    issues = issues.map((i) => ({ field: capText(i.field, 256), rule: capText(i.rule, ISSUE_RULE_MAX_CHARS) }));
+    super('OBSQ_VALIDATION', capText(issues.map((i) => `${i.field}: ${i.rule}`).join('; '), RECORD_MESSAGE_MAX_CHARS), {
       ...options,
       permanent: true,
     });

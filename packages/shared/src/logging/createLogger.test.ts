@@ -25,6 +25,17 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ service: 'obsq-test', version: '1.2.3', msg: 'failed', err: { type: 'Error', message: 'boom' } });
   });
 
+  it('caps long fields and error messages with their length noted', () => {
+    const { logger, lines, json } = capture();
+    const huge = 'k'.repeat(10 * 1024 * 1024);
+    logger.error({ key: huge, nested: { url: `https://h/${huge}` }, err: new Error(`bad key ${huge}`) }, 'refused');
+    expect(lines[0]!.length).toBeLessThan(20_000);
+    const [line] = json() as Array<{ key: string; nested: { url: string }; err: { message: string; stack: string } }>;
+    expect(line!.key).toMatch(/^k{2048}… \[truncated, 10485760 chars\]$/);
+    expect(line!.nested.url).toMatch(/truncated, 10485770 chars/);
+    expect(line!.err.message).toMatch(/^bad key k+… \[truncated, 10485768 chars\]$/);
+  });
+
   it('redacts secrets by key, and auth headers', () => {
     const { logger, lines } = capture();
     logger.info(

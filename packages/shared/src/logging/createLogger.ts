@@ -28,7 +28,8 @@ export interface CreateLoggerOptions {
 /**
  * Creates the service's root logger (call once, in `main`): JSON lines with `service` and `version`,
  * errors under `err`, secrets redacted by key at any depth (see {@link redactDeep}; pino's redact
- * paths have no recursive wildcard) and signed-URL parameters blanked in any `url`-like field.
+ * paths have no recursive wildcard), signed-URL parameters blanked in any `url`-like field, and every
+ * string capped at `LOG_FIELD_MAX_CHARS` with its length noted (a 10 MiB key is not a 20 MiB line).
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const destination =
@@ -37,7 +38,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     {
       level: options.level ?? 'info',
       base: { service: options.service, version: options.version },
-      serializers: { err: pino.stdSerializers.err, url: (u: unknown) => (typeof u === 'string' ? redactUrl(u) : u) },
+      serializers: { err: (e: Error) => redactDeep(pino.stdSerializers.err(e)), url: (u: unknown) => (typeof u === 'string' ? redactUrl(u) : u) },
       formatters: {
         log: (obj) => redactDeep(obj),
       },

@@ -1,3 +1,4 @@
+import { capText, LOG_FIELD_MAX_CHARS } from '../errors/index.js';
 import { redactUrl } from './redactUrl.js';
 
 /**
@@ -48,7 +49,7 @@ function shallowCopy(value: object): Record<string, unknown> {
 }
 
 function walk(value: unknown, depth: number, urlKey: boolean, state: Walk): unknown {
-  if (typeof value === 'string') return urlKey ? redactUrl(value) : value;
+  if (typeof value === 'string') return capText(urlKey ? redactUrl(value) : value, LOG_FIELD_MAX_CHARS);
   if (typeof value !== 'object' || value === null) return value;
   // Bytes, dates, maps and sets hold no keyed secrets and can be large: print them as they are.
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof Map || value instanceof Set) {

@@ -1,3 +1,5 @@
+import { capText, LOG_FIELD_MAX_CHARS, RECORD_MESSAGE_MAX_CHARS } from '../errors/index.js';
+
 /**
  * The OBS SDK's GetResult shape: the one record every finished obsq job leaves behind.
  *
@@ -37,11 +39,11 @@ export function makeGetResult<Body>(init: GetResultInit<Body>): GetResult<Body> 
     status: init.status,
     reason: init.reason ?? '',
     errorCode: ok ? '' : (init.errorCode ?? ''),
-    errorMessage: ok ? '' : (init.errorMessage ?? ''),
+    errorMessage: ok ? '' : capText(init.errorMessage ?? '', RECORD_MESSAGE_MAX_CHARS),
     requestId: init.requestId ?? '',
     indicator: init.indicator ?? '',
     hostId: ok ? '' : (init.hostId ?? ''),
-    resource: ok ? '' : (init.resource ?? ''),
+    resource: ok ? '' : capText(init.resource ?? '', LOG_FIELD_MAX_CHARS),
     header: init.header ?? [],
     body: init.status >= 300 || init.status === 0 ? null : (init.body ?? null),
   };

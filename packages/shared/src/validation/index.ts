@@ -1,4 +1,5 @@
 export * from './bucketName.js';
+export * from './text.js';
 export * from './objectKey.js';
 export * from './intRange.js';
 export * from './partNumber.js';

@@ -1,26 +1,18 @@
 import type { ValidationIssue } from '../errors/index.js';
+import { credentialParams } from '../net/urlPolicy.js';
 
-/**
- * Query parameters that carry a signature or credential (OBS v2 query auth, SigV4 presigned URLs,
- * temporary-credential tokens). Lower-case.
- */
-export const SIGNED_URL_PARAMS: readonly string[] = [
-  'signature',
-  'accesskeyid',
-  'x-amz-signature',
-  'x-amz-credential',
-  'x-amz-security-token',
-  'x-obs-signature',
-  'x-obs-credential',
-  'x-obs-security-token',
-];
+/** Longest source URL accepted, in characters (it sits in every part's payload). */
+export const SOURCE_URL_MAX_CHARS = 8192;
 
 /**
  * Checks a source URL stored in a job payload: http or https, and no secret in it (no user:password,
- * no signature or credential query parameter), since payloads sit in Redis in clear text.
+ * no query parameter that looks like a signature or credential, see `CREDENTIAL_PARAM`), since
+ * payloads sit in Redis in clear text. Where the URL may connect is decided by the URL policy
+ * (`OBSQ_URL_ALLOW`/`OBSQ_URL_DENY`) when it is fetched.
  * @defaultValue field `'url'`
  */
 export function sourceUrlIssues(url: string, field = 'url'): ValidationIssue[] {
+  if (url.length > SOURCE_URL_MAX_CHARS) return [{ field, rule: `must be at most ${SOURCE_URL_MAX_CHARS} characters (got ${url.length})` }];
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -34,9 +26,14 @@ export function sourceUrlIssues(url: string, field = 'url'): ValidationIssue[] {
   if (parsed.username !== '' || parsed.password !== '') {
     issues.push({ field, rule: 'must not contain a user name or password (credentials never go in job payloads)' });
   }
-  const signed = [...new Set([...parsed.searchParams.keys()].filter((k) => SIGNED_URL_PARAMS.includes(k.toLowerCase())))];
+  const signed = credentialParams(parsed);
   if (signed.length > 0) {
-    issues.push({ field, rule: `must not carry a signature or credential (found query parameter ${signed.join(', ')})` });
+    const names = signed.map((s) => JSON.stringify(s.slice(0, 40))).join(', ');
+    const which = signed.length === 1 ? `query parameter ${names} looks like a credential` : `query parameters ${names} look like credentials`;
+    issues.push({
+      field,
+      rule: `must not carry a signature or credential: ${which}, and job payloads are stored in Redis in clear text (serve the file without it, or upload it from a file)`,
+    });
   }
   return issues;
 }

@@ -1,3 +1,4 @@
+export * from './checkAudio.js';
 export * from './audioFormat.js';
 export * from './audioRange.js';
 export * from './formatMismatch.js';

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { errorCode, makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
-import { type HeadObjectBody } from '@obsq/storage';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCode, isPermanent, makeGetResult, ObsqError, type GetResult, type UploadPartPayload } from '@obsq/shared';
+import { backoffDelay, type HeadObjectBody } from '@obsq/storage';
+import { checkUrlSourceUnchanged, openPinnedFile } from '../sources/index.js';
 import type { CopyRecordBody } from './copyObject.js';
 import type { JobContext } from './jobContext.js';
 import { abandonUpload, parentUploadId } from './multipartUpload.js';
@@ -36,6 +38,8 @@ export class PartFailedError extends ObsqError {
     this.result = result;
   }
 }
+
+type UploadSource = UploadPartPayload['source'];
 
 const childIdOf = (childKey: string) => childKey.slice(childKey.lastIndexOf(':') + 1);
 
@@ -108,6 +112,19 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
     throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${job.id}: every part finished but no upload id was published`, { permanent: true });
   }
 
+  if (data.kind === 'upload' && data.uploadSource) {
+    try {
+      await verifySourceUnchanged(ctx, data.uploadSource);
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      const aborted = await abortUpload(ctx);
+      throw new ObsqError(errorCode(err) === 'OBSQ_SOURCE_CHANGED' ? 'OBSQ_SOURCE_CHANGED' : 'OBSQ_SOURCE', `${(err as Error).message}; ${aborted}`, {
+        cause: err,
+        permanent: true,
+      });
+    }
+  }
+
   let completed: GetResult<{ location?: string; bucket?: string; key?: string; etag?: string; versionId?: string }>;
   try {
     completed = await storage.completeMultipartUpload({ ...target, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), signal });
@@ -151,6 +168,16 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
       path,
     },
   };
+}
+
+/** Checks the upload's source still is the version its parts were read from. */
+async function verifySourceUnchanged(ctx: JobContext<'complete-multipart'>, source: UploadSource): Promise<void> {
+  if (source.kind === 'url') {
+    await checkUrlSourceUnchanged(ctx.settings.urls, source, ctx.signal);
+    return;
+  }
+  const file = await openPinnedFile(ctx.sourceRoots, source, { hardlinks: ctx.settings.sourceHardlinks, signal: ctx.signal });
+  await file.close();
 }
 
 /**
@@ -218,23 +245,49 @@ async function alreadyCompleted(
   };
 }
 
+/** Rounds of AbortMultipartUpload (each with the storage client's own retries) before giving up. */
+export const ABORT_ROUNDS = 4;
+
+/** Server codes that mean the worker's credentials or permissions are what failed. */
+const AUTH_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'RequestTimeTooSkewed', 'InvalidSecurity', 'ExpiredToken']);
+
 /**
- * Aborts the upload; a missing upload (already aborted or completed) is fine. Never throws: returns
- * how it went, in words fit for the record (`aborted`, or why it could not be).
+ * Aborts the upload; a missing upload (already aborted or completed) is fine. A retryable failure
+ * (5xx, throttling, network) is tried again with backoff, for {@link ABORT_ROUNDS} rounds in all.
+ * Never throws: returns how it went, in words fit for the record, naming what actually failed
+ * (`AbortMultipartUpload answered HTTP 500 InternalError after 4 rounds`); only an auth failure
+ * says to use valid credentials.
  */
 export async function abortUpload(ctx: JobContext<'complete-multipart'>): Promise<string> {
   const { data, storage } = ctx;
   let uploadId: string | undefined;
   try {
     uploadId = await abandonUpload(ctx);
-    if (uploadId === undefined) return 'no upload was initiated';
-    await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId });
-    ctx.logger.warn({ uploadId }, 'multipart upload aborted');
-    return `upload ${uploadId} aborted`;
   } catch (err) {
-    const code = (err as { result?: GetResult }).result?.errorCode;
-    if (code === 'NoSuchUpload') return `upload ${uploadId} already gone`;
-    ctx.logger.error({ err }, 'abort multipart upload failed');
-    return `upload ${uploadId ?? '(unknown)'} NOT aborted (${code || (err as Error).message}): abort it with valid credentials`;
+    ctx.logger.error({ err }, 'could not read the upload id of a worker-side upload');
+    return `upload NOT aborted (its id could not be read from Redis: ${(err as Error).message}): abort it later (ListMultipartUploads shows it)`;
   }
+  if (uploadId === undefined) return 'no upload was initiated';
+  let last: unknown;
+  for (let round = 1; round <= ABORT_ROUNDS; round++) {
+    try {
+      await storage.abortMultipartUpload({ bucket: data.bucket, key: data.key, uploadId });
+      ctx.logger.warn({ uploadId, round }, 'multipart upload aborted');
+      return `upload ${uploadId} aborted`;
+    } catch (err) {
+      last = err;
+      const code = (err as { result?: GetResult }).result?.errorCode;
+      if (code === 'NoSuchUpload') return `upload ${uploadId} already gone`;
+      const retryable = !isPermanent(err) && errorCode(err) !== 'OBSQ_CLOSED';
+      ctx.logger.warn({ err, uploadId, round, retryable }, 'abort multipart upload failed');
+      if (!retryable || round === ABORT_ROUNDS) break;
+      await sleep(backoffDelay(round, { baseMs: 500, maxMs: 8_000 }));
+    }
+  }
+  const result = (last as { result?: GetResult }).result;
+  const code = result?.errorCode || errorCode(last) || (last as Error).message;
+  const what = result && result.status > 0 ? `AbortMultipartUpload answered HTTP ${result.status} ${code}` : `AbortMultipartUpload failed: ${code}`;
+  ctx.logger.error({ err: last, uploadId }, 'abort multipart upload failed for good');
+  const fix = AUTH_CODES.has(code) || result?.status === 403 ? 'abort it with valid credentials' : 'abort it later (ListMultipartUploads shows it) or let a lifecycle rule expire it';
+  return `upload ${uploadId} NOT aborted (${what}): ${fix}`;
 }

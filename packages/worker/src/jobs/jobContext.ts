@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GetResult, JobName, JobPayload, ResultStore, SisConfig } from '@obsq/shared';
+import type { GetResult, JobName, JobPayload, ResultStore, SisConfig, SourceHardlinkPolicy, UrlClient } from '@obsq/shared';
 import type { ObsClient } from '@obsq/storage';
 import type { WorkerMetrics } from '../metrics/index.js';
 
@@ -46,6 +46,12 @@ export interface JobContext<N extends JobName> {
 export interface HandlerSettings {
   /** SIS endpoint, credentials and client settings (used by transcribe-audio-file with engine `sis`). */
   sis: SisConfig;
+  /** `OBSQ_SOURCE_HARDLINKS`: whether file sources with more than one hard link are read. */
+  sourceHardlinks: SourceHardlinkPolicy;
+  /** The policy-checked http(s) client for URL sources (`OBSQ_URL_*`); owned by the service. */
+  urls: UrlClient;
+  /** `OBSQ_AUDIO_MAX_BYTES`: largest audio a transcription downloads, in bytes. */
+  audioMaxBytes: number;
 }
 
 /** A job handler: returns the job's GetResult record on success, throws on failure. */

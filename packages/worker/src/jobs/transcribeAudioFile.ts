@@ -3,12 +3,12 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
-import { makeGetResult, ObsqError, type GetResult, type SisConfig } from '@obsq/shared';
+import { makeGetResult, ObsqError, urlFailure, type GetResult, type SisConfig } from '@obsq/shared';
 import { type SisSegment } from '@obsq/speech';
-import { resolveSourcePath } from '../sources/index.js';
-import { sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
+import { openPinnedFile, validatorDrift, type PinnedFile } from '../sources/index.js';
+import { checkAudioFile, sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
 import type { JobContext } from './jobContext.js';
 
 /** One transcript file written to object storage. */
@@ -40,29 +40,67 @@ function sisStatus(code: string, httpStatus: unknown): number {
 }
 
 /** Fetches the audio to a private temp file (audio can be hours long: never held in memory). */
-async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string): Promise<{ path: string; name: string }> {
+async function fetchAudio(ctx: JobContext<'transcribe-audio-file'>, dir: string): Promise<{ path: string; name: string; file?: PinnedFile }> {
   const { data, signal } = ctx;
   const audio = data.audio;
   if (audio.kind === 'file') {
-    const path = await resolveSourcePath(audio.path, ctx.sourceRoots);
-    return { path, name: basename(path) };
+    // Read through the verified descriptor (its /proc name), never by path again.
+    const file = await openPinnedFile(ctx.sourceRoots, audio, { hardlinks: ctx.settings.sourceHardlinks, signal });
+    return { path: file.procPath, name: basename(audio.path), file };
   }
   const target = join(dir, 'audio');
+  const max = ctx.settings.audioMaxBytes;
   if (audio.kind === 'object') {
     // If-Match takes a quoted entity-tag (RFC 9110); payloads keep ETags bare.
     const ifMatch = audio.etag === undefined ? undefined : `"${audio.etag.replace(/"/g, '')}"`;
     const res = await ctx.storage.getObject({ bucket: audio.bucket, key: audio.key, versionId: audio.versionId, ifMatch, signal });
-    await pipeline(res.body!.response, createWriteStream(target), { signal });
-    ctx.metrics.bytes('transcribe-audio-file', 'downloaded', Number(res.body!.contentLength));
+    const length = Number(res.body!.contentLength);
+    if (length > max) {
+      res.body!.response.destroy();
+      throw tooLarge('audio', `object is ${length} bytes`, max);
+    }
+    await pipeline(res.body!.response, capBytes(max, 'audio'), createWriteStream(target), { signal });
+    ctx.metrics.bytes('transcribe-audio-file', 'downloaded', length);
     return { path: target, name: basename(audio.key) };
   }
-  const res = await request(audio.url, { method: 'GET', signal });
+  const urls = ctx.settings.urls;
+  const res = await urls.request(audio.url, { signal, field: 'audio.url' });
   if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new ObsqError('OBSQ_SOURCE', `audio.url: GET answered HTTP ${res.statusCode}`, { permanent: res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 429 });
+    await res.body.dump().catch(() => undefined);
+    throw new ObsqError('OBSQ_SOURCE', `audio.url: GET answered HTTP ${res.statusCode}`, { permanent: res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429 });
   }
-  await pipeline(res.body, createWriteStream(target), { signal });
+  const declared = Number(res.headers['content-length'] ?? Number.NaN);
+  if (declared > max) {
+    res.body.destroy();
+    throw tooLarge('audio.url', `Content-Length is ${declared} bytes`, max);
+  }
+  const drift = audio.etag !== undefined || audio.lastModified !== undefined ? validatorDrift(audio, res.headers) : undefined;
+  if (drift) {
+    res.body.destroy();
+    throw new ObsqError('OBSQ_SOURCE_CHANGED', `audio.url: the audio changed since enqueue (${drift})`, { permanent: true });
+  }
+  try {
+    await pipeline(res.body, capBytes(max, 'audio.url'), createWriteStream(target), { signal });
+  } catch (err) {
+    throw urlFailure(err, 'audio.url', new URL(res.url).host, urls.policy.timeoutMs, signal);
+  }
   return { path: target, name: basename(new URL(audio.url).pathname) || 'audio' };
+}
+
+function tooLarge(field: string, what: string, max: number): ObsqError {
+  return new ObsqError('OBSQ_SOURCE_TOO_LARGE', `${field}: ${what}, more than OBSQ_AUDIO_MAX_BYTES (${max} bytes)`, { permanent: true });
+}
+
+/** Passes bytes through until more than `max` went by, then fails (a server may lie about length). */
+function capBytes(max: number, field: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(tooLarge(field, `download passed ${max} bytes`, max));
+      else done(null, chunk);
+    },
+  });
 }
 
 function sisClientOptions(sis: SisConfig) {
@@ -93,8 +131,13 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
   const dir = await mkdtemp(join(tmpdir(), 'obsq-audio-'));
   const started = performance.now();
   let result: TranscriptionResult;
+  let pinned: PinnedFile | undefined;
   try {
     const audio = await fetchAudio(ctx, dir);
+    pinned = audio.file;
+    // Garbage (empty, not audio, truncated, absurd headers) fails here with one clear code, before
+    // a recogniser turns it into an empty transcript.
+    await checkAudioFile(audio.path, { rawFormat: data.request.audioFormat, name: audio.name });
     const sisOpen = data.engine === 'sis';
     if (sisOpen) ctx.metrics.sisSessionOpened();
     try {
@@ -124,6 +167,8 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
     } finally {
       if (sisOpen) ctx.metrics.sisSessionClosed();
     }
+    // The transcript must be of the enqueued version: a file edited while it was recognised fails.
+    await pinned?.verify('after recognition');
     const seconds = result.audioDurationMs / 1000;
     const elapsed = (performance.now() - started) / 1000;
     ctx.metrics.audioTranscribed('transcribe-audio-file', data.engine === 'sis' ? 'sis' : 'pocketsphinx', seconds, seconds > 0 ? elapsed / seconds : 0);
@@ -159,6 +204,7 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
       },
     });
   } finally {
+    await pinned?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

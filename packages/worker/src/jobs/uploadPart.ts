@@ -1,5 +1,6 @@
 import { makeGetResult, ObsqError, type GetResult } from '@obsq/shared';
-import { assertRangeReadable, fetchUrlRange, md5OfFileRange, PartBufferPool, readFileRange, resolveSourcePath } from '../sources/index.js';
+import type { StreamFactory } from '@obsq/storage';
+import { fetchUrlRange, openPinnedFile, PartBufferPool, readFilePart, IN_MEMORY_PART_MAX, type PinnedFile } from '../sources/index.js';
 import type { JobContext } from './jobContext.js';
 import { partUploadId } from './multipartUpload.js';
 
@@ -16,30 +17,17 @@ export interface UploadPartRecordBody {
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 
 /**
- * Largest file part read into memory whole (once, hashed as it is read). A bigger one is read twice
- * from the file, streamed: an MD5 pass, then the PUT, so memory stays small whatever the part size.
- */
-const MAX_BUFFERED_PART = 64 * 1024 * 1024;
-/** Part buffers kept between parts, per worker process. */
-const partBuffers = new PartBufferPool(MAX_BUFFERED_PART);
+/** Part buffers kept between parts, per worker process (parts up to IN_MEMORY_PART_MAX). */
+const partBuffers = new PartBufferPool(IN_MEMORY_PART_MAX);
 
 /**
- * Uploads one part: reads the byte range (into memory once, hashing it as it is read, up to
- * {@link MAX_BUFFERED_PART}), skips the PUT when ListParts already shows the part with that MD5 (a
- * retry after a lost response), else PUTs it with Content-MD5.
+ * Uploads one part: reads the byte range once (a file through its verified, pinned descriptor into
+ * a pooled buffer; a URL with its validator checked), hashes those very bytes, skips the PUT when
+ * ListParts already shows the part with that MD5 (a retry after a lost response), else PUTs them
+ * with Content-MD5.
  */
 export async function uploadPart(ctx: JobContext<'upload-part'>): Promise<GetResult<UploadPartRecordBody>> {
-  // A pooled buffer goes back only after the PUT (or the early return) is over.
-  const held: Buffer[] = [];
-  try {
-    return await readAndSend(ctx, held);
-  } finally {
-    for (const buf of held) partBuffers.give(buf);
-  }
-}
-
-async function readAndSend(ctx: JobContext<'upload-part'>, held: Buffer[]): Promise<GetResult<UploadPartRecordBody>> {
-  const { data, signal, storage } = ctx;
+  const { data, signal } = ctx;
   // Progress goes to Redis: at most a few writes per part, not one per chunk read. Reading the range
   // (and its MD5) counts as the first half of the work, the PUT as the second.
   let done = 0;
@@ -52,27 +40,37 @@ async function readAndSend(ctx: JobContext<'upload-part'>, held: Buffer[]): Prom
     await ctx.job.updateProgress({ bytes: Math.floor(Math.min(done, data.size) / 2), total: data.size });
   };
 
-  let body: { path: string; start: number; length: number } | Buffer;
-  let md5: Buffer;
-  if (data.source.kind === 'file') {
-    const path = await resolveSourcePath(data.source.path, ctx.sourceRoots);
-    await assertRangeReadable(path, data.offset, data.size);
-    if (data.size <= MAX_BUFFERED_PART) {
-      const into = partBuffers.take(data.size);
-      held.push(into);
-      ({ body, md5 } = await readFileRange(path, data.offset, data.size, signal, into));
-      await report(data.size).catch(() => undefined);
+  const onBytes = (n: number) => void report(n).catch(() => undefined);
+  let file: PinnedFile | undefined;
+  // A pooled buffer goes back only after the PUT (or the early return) is over.
+  let held: Buffer | undefined;
+  try {
+    let body: Buffer | StreamFactory;
+    let md5: Buffer;
+    if (data.source.kind === 'file') {
+      file = await openPinnedFile(ctx.sourceRoots, data.source, { hardlinks: ctx.settings.sourceHardlinks, signal });
+      if (data.size <= IN_MEMORY_PART_MAX) held = partBuffers.take(data.size);
+      ({ body, md5 } = await readFilePart(file, data.offset, data.size, signal, onBytes, held));
     } else {
-      md5 = await md5OfFileRange(path, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-      body = { path, start: data.offset, length: data.size };
+      ({ body, md5 } = await fetchUrlRange(ctx.settings.urls, data.source, data.offset, data.size, signal, onBytes));
+      // Counted per read: a part fetched again on a retry crossed the network again.
+      ctx.metrics.bytes('upload-part', 'downloaded', data.size);
     }
-  } else {
-    const fetched = await fetchUrlRange(data.source, data.offset, data.size, signal, (n) => void report(n).catch(() => undefined));
-    // Counted per read: a part fetched again on a retry crossed the network again.
-    ctx.metrics.bytes('upload-part', 'downloaded', fetched.body.length);
-    md5 = fetched.md5;
-    body = fetched.body;
+    return await sendPart(ctx, body, md5, file);
+  } finally {
+    await file?.close();
+    if (held) partBuffers.give(held);
   }
+}
+
+/** Sends the bytes read (or finds them already on the server after a lost answer). */
+async function sendPart(
+  ctx: JobContext<'upload-part'>,
+  body: Buffer | StreamFactory,
+  md5: Buffer,
+  file: PinnedFile | undefined,
+): Promise<GetResult<UploadPartRecordBody>> {
+  const { data, signal, storage } = ctx;
   const md5Hex = md5.toString('hex');
   const md5B64 = md5.toString('base64');
   if (data.contentMd5 && data.contentMd5 !== md5B64) {
@@ -96,16 +94,25 @@ async function readAndSend(ctx: JobContext<'upload-part'>, held: Buffer[]): Prom
     }
   }
 
-  const res = await storage.uploadPart({
-    bucket: data.bucket,
-    key: data.key,
-    uploadId,
-    partNumber: data.partNumber,
-    body,
-    contentLength: data.size,
-    contentMd5: md5B64,
-    signal,
-  });
+  let res;
+  try {
+    res = await storage.uploadPart({
+      bucket: data.bucket,
+      key: data.key,
+      uploadId,
+      partNumber: data.partNumber,
+      body,
+      contentLength: data.size,
+      contentMd5: md5B64,
+      signal,
+    });
+  } catch (err) {
+    // A streamed part whose file changed mid-send fails the server's Content-MD5 check: say why.
+    if (file && !Buffer.isBuffer(body)) await file.verify(`while sending part ${data.partNumber}`);
+    throw err;
+  }
+  // A streamed part was read twice; the pin proves both reads saw the enqueued version.
+  if (file && !Buffer.isBuffer(body)) await file.verify(`after sending part ${data.partNumber}`);
   await ctx.job.updateProgress({ bytes: data.size, total: data.size });
   ctx.metrics.bytes('upload-part', 'uploaded', data.size);
   const etag = res.body?.etag ?? '';

@@ -7,6 +7,7 @@ import {
   redisReady,
   jobCatalog,
   redactConfig,
+  UrlClient,
   type JobName,
   type Logger,
   type WorkerConfig,
@@ -79,6 +80,8 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
       logger,
     });
     releasers.push(['storage client', () => storage.close()]);
+    const urls = new UrlClient(config.url);
+    releasers.push(['url client', () => urls.close()]);
 
     runtime = new WorkerRuntime({
       connection,
@@ -93,7 +96,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
       stalledIntervalMs: config.stalledIntervalMs,
       logger,
       metrics,
-      settings: { sis: config.sis },
+      settings: { sis: config.sis, sourceHardlinks: config.sourceHardlinks, urls, audioMaxBytes: config.audioMaxBytes },
       queues,
     });
     metricsServer = await startMetricsServer({

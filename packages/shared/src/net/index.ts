@@ -1,0 +1,2 @@
+export * from './urlPolicy.js';
+export * from './urlClient.js';
