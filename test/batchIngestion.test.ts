@@ -213,9 +213,11 @@ describe('batch ingestion', () => {
     // Only failed members are retried; the refused line is not a member (fix the manifest instead).
     expect(JSON.parse(retry.stdout)).toMatchObject({ batchId: 'cli-2.r1', enqueued: 0 });
 
-    const usage = await runObsq(['upload', root, 'obs://ingest/x/', '--job-id', 'j', '--timeout-ms', 'abc'], env);
+    const usage = await runObsq(['upload', root, 'obs://ingest/x/', '--wait', '--timeout-ms', 'abc'], env);
     expect(usage.code).toBe(1);
-    expect(usage.stderr).toContain('--timeout-ms: must be a positive whole number');
+    expect(usage.stderr).toMatch(/--timeout-ms: must be a whole number of milliseconds/);
+    const jobId = await runObsq(['upload', root, 'obs://ingest/x/', '--job-id', 'j'], env);
+    expect(jobId.stderr).toContain('--job-id: applies to a single upload');
     const single = await runObsq(['upload', join(root, 'one.txt'), 'obs://ingest/solo.txt', '--skip-existing', 'size'], env);
     expect(single.code).toBe(1);
     expect(single.stderr).toContain('--skip-existing: applies to batches only');
