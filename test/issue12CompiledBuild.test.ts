@@ -54,7 +54,7 @@ describe('compiled build (issue 12)', () => {
       { what: 'the failed part logged' },
     );
     const stackTrace = (JSON.parse(line) as { err: { stack: string } }).err.stack;
-    expect(stackTrace).toMatch(/packages\/worker\/src\/sources\/fileSource\.ts:\d+:\d+/);
+    expect(stackTrace).toMatch(/packages\/worker\/src\/sources\/pinnedFile\.ts:\d+:\d+/);
     expect(stackTrace).not.toMatch(/dist\/chunks/);
   });
 

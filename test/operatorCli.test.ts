@@ -42,7 +42,7 @@ const record = (jobId: string) => waitFor(() => stack.producer.getResult(jobId),
 const stateOf = async (queue: (typeof QUEUE_NAMES)[number], jobId: string) => (await stack.producer.queue(queue).getJob(jobId))?.getState();
 
 beforeAll(async () => {
-  stack = await startStack({ workers: 1, buckets: ['ingest'] });
+  stack = await startStack({ workers: 1, buckets: ['ingest'], env: { OBSQ_SCHEDULE_MIN_INTERVAL: '1s' } });
 });
 
 afterAll(async () => {

@@ -326,7 +326,9 @@ describe('catalog payload rules', () => {
     ['unknown source kind', 'upload-part', { ...uploadPart, source: { kind: 's3' } }, ['source.kind: must be one of "file", "url" (got "s3")']],
     ['bad Content-MD5', 'upload-part', { ...uploadPart, contentMd5: 'abc' }, ['contentMd5: must be a base64 MD5 digest (24 characters ending in "==")']],
     ['secret smuggled in', 'upload-part', { ...uploadPart, secretAccessKey: 'x' }, ['secretAccessKey: is not a known field']],
-    ['missing field', 'upload-part', { ...uploadPart, uploadId: undefined }, ['uploadId: is required']],
+    ['missing field', 'upload-part', { ...uploadPart, totalParts: undefined }, ['totalParts: is required']],
+    ['neither uploadId nor initiate', 'upload-part', { ...uploadPart, uploadId: undefined }, ['uploadId: exactly one of uploadId and initiate must be given']],
+    ['both uploadId and initiate', 'upload-part', { ...uploadPart, initiate: {} }, ['uploadId: exactly one of uploadId and initiate must be given']],
     ['wrong type', 'upload-part', { ...uploadPart, offset: '0' }, ['offset: must be a number (got "0")']],
     [
       'metadata key with capitals',

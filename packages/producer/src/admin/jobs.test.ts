@@ -23,6 +23,6 @@ describe('redactPayload', () => {
 describe('checkQueueAndState', () => {
   it('names every bad value', () => {
     expect(checkQueueAndState('upload-part', 'failed')).toEqual({ queue: 'upload-part', state: 'failed' });
-    expect(() => checkQueueAndState('uploads', 'done')).toThrow(/queue: must be one of upload-part, .*; state: must be one of waiting, /);
+    expect(() => checkQueueAndState('uploads', 'done')).toThrow(/queue: must be one of put-object, upload-part, .*; state: must be one of waiting, /);
   });
 });

@@ -223,11 +223,23 @@ export const transcriptionInputRule: InputRule = objectOf(
 );
 
 /** `Producer.scheduleTranscriptions` input. */
+/** An IANA time zone name (`UTC`, `Asia/Shanghai`). */
+const timeZoneRule: InputRule = (v, f) => {
+  const issues = text(64)(v, f);
+  if (issues.length > 0) return issues;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v as string });
+    return [];
+  } catch {
+    return [{ field: f, rule: `must be an IANA time zone such as UTC or Asia/Shanghai (got ${JSON.stringify(v)})` }];
+  }
+};
+
 export const scheduleInputRule: InputRule = objectOf(
   {
     id: required(text(100)),
     cron: required(text(200)),
-    tz: optional(text(64)),
+    tz: optional(timeZoneRule),
     bucket: required(bucketRule),
     prefix: optional(text(1024, 0)),
     suffixes: optional(arrayOf(text(32), 100)),

@@ -11,6 +11,7 @@ describe('jobCatalog', () => {
       Object.entries(jobCatalog).map(([name, d]) => [name, { attempts: d.attempts, timeoutMs: d.timeoutMs, backoff: d.backoff }]),
     );
     expect(policy).toEqual({
+      'put-object': { attempts: 10, timeoutMs: 15 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
       'upload-part': { attempts: 10, timeoutMs: 15 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
       'complete-multipart': { attempts: 8, timeoutMs: 30 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
       'copy-object': { attempts: 8, timeoutMs: 30 * 60_000, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 } },
@@ -40,7 +41,7 @@ describe('jobCatalog', () => {
 
   it('throws a permanent ValidationError for an unknown job name', () => {
     expect(() => parsePayload('nope' as JobName, {})).toThrow(
-      'name: must be one of upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions, abort-stale-uploads (got "nope")',
+      'name: must be one of put-object, upload-part, complete-multipart, copy-object, transcribe-audio-file, scan-transcriptions, abort-stale-uploads (got "nope")',
     );
   });
 });
