@@ -22,7 +22,7 @@ Commands:
   transcribe <obs://bucket/key|file|url> [--property P] [--audio-format F] [--engine sis|local]
              [--out obs://bucket/prefix/] [--format srt,vtt,json,txt] [--wait] [--json]
   schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/ [--id ID]
-  schedule list [--json] | schedule remove <id> [--forget]
+  schedule list [--json] | schedule show <id> [--json] | schedule remove <id> [--forget]
   result <jobId> [--json] [--wait]
 `;
 

@@ -7,7 +7,7 @@ import { scanTranscriptions } from './scanTranscriptions.js';
 
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
-export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
+export { scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued, type ScanFailed } from './scanTranscriptions.js';
 export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';
 
 /** Where each job type lives: the worker runs exactly these, one BullMQ queue per name. */

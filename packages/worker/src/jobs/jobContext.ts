@@ -48,8 +48,12 @@ export interface HandlerSettings {
   sis: SisConfig;
 }
 
-/** A job handler: returns the job's GetResult record on success, throws on failure. */
-export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult>;
+/**
+ * A job handler: returns the job's GetResult record on success, throws on failure. `undefined`
+ * means "nothing worth a record" and writes none: only for jobs nobody waits on (a schedule tick
+ * that found nothing to do), so the results stream is not flooded with empty entries.
+ */
+export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult | undefined>;
 
 /**
  * How the worker runs one job name (the catalog's `JobDefinition` says what the job is; this says

@@ -76,7 +76,8 @@ function failureRecord(err: Error): GetResult {
 
 /**
  * Runs one BullMQ Worker per job name. Owns the invariants every job shares: payload validated
- * again, a timeout and shutdown signal per attempt, exactly one GetResult record per finished job,
+ * again, a timeout and shutdown signal per attempt, exactly one GetResult record per finished job
+ * (none for a success whose handler returns no record: a quiet schedule tick),
  * permanent failures stopped at once, retries with the catalog's jittered backoff.
  */
 export class WorkerRuntime {
@@ -201,7 +202,7 @@ export class WorkerRuntime {
     };
   }
 
-  private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult> {
+  private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult | undefined> {
     const started = performance.now();
     const attempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
@@ -215,7 +216,7 @@ export class WorkerRuntime {
     try {
       ctx = this.context(job, token, parsePayload(name, job.data), attempt, signal, logger);
       const result = await def.run(ctx);
-      await this.writeRecord(name, job, result);
+      if (result !== undefined) await this.writeRecord(name, job, result);
       const seconds = (performance.now() - started) / 1000;
       this.opts.metrics.jobFinished(name, 'completed', seconds);
       logger.info({ durationMs: Math.round(seconds * 1000) }, `job ${job.id} (${name}) completed on attempt ${attempt} of ${attempts}`);
