@@ -20,6 +20,24 @@ export interface SisServerFaults {
    * @defaultValue false
    */
   silent?: boolean;
+  /**
+   * Refuse WebSocket upgrades as a throttled gateway does (HTTP 429 `APIGW.0308`, or 503), with
+   * `Retry-After`, to test that clients treat it as back-pressure. Applies to authenticated
+   * upgrades only, to the next `connections` of them (server-wide).
+   */
+  throttle?: {
+    /** @defaultValue 429 */
+    status?: 429 | 503;
+    /** `Retry-After` header, in seconds; omitted when unset. */
+    retryAfterSeconds?: number;
+    /** How many upgrades to refuse. @defaultValue every one while set */
+    connections?: number;
+  };
+  /**
+   * A concurrency limit: while this many connections are open, further upgrades get HTTP 429
+   * `APIGW.0308` with `Retry-After: 1`. Unset: no limit.
+   */
+  maxConnections?: number;
 }
 
 /** Options of {@link startSisServer}. */

@@ -29,13 +29,16 @@ export interface SisServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function writeHttpError(socket: Duplex, status: number, body: unknown): void {
+function writeHttpError(socket: Duplex, status: number, body: unknown, retryAfterSeconds?: number): void {
   const text = JSON.stringify(body);
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'Service Unavailable';
+  const retryAfter = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${retryAfter}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }
+
+const THROTTLED = { error_code: 'APIGW.0308', error_msg: 'The throttling threshold has been reached' };
 
 /**
  * Starts a local stand-in for Huawei SIS real-time ASR (spec §9): the three `/v1/{project_id}/rasr/…`
@@ -47,6 +50,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'sis-server' });
   let faults: SisServerFaults = { ...opts.faults };
   let dropsUsed = 0;
+  let throttlesUsed = 0;
   const warm = new WarmRecognizers(opts.engineBinary);
   const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then((ok) => {
     if (!ok) logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
@@ -90,6 +94,16 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
     if (!verdict.ok) {
       logger.info({ status: verdict.status, code: verdict.body.error_code }, 'sis handshake rejected');
       return writeHttpError(socket, verdict.status, verdict.body);
+    }
+    const throttle = faults.throttle;
+    if (throttle && throttlesUsed < (throttle.connections ?? Infinity)) {
+      throttlesUsed++;
+      logger.info({ status: throttle.status ?? 429 }, 'sis handshake throttled (fault)');
+      return writeHttpError(socket, throttle.status ?? 429, THROTTLED, throttle.retryAfterSeconds);
+    }
+    if (faults.maxConnections !== undefined && connections.size >= faults.maxConnections) {
+      logger.info({ open: connections.size }, 'sis handshake throttled: concurrency limit');
+      return writeHttpError(socket, 429, THROTTLED, 1);
     }
     const { mode } = verdict;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -162,6 +176,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
     setFaults(next: SisServerFaults) {
       faults = { ...next };
       dropsUsed = 0;
+      throttlesUsed = 0;
     },
     close,
     [Symbol.asyncDispose]: close,

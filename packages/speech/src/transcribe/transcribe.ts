@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import {
+  backPressureOf,
   ConfigError,
   ObsqError,
   coerceError,
@@ -279,6 +280,10 @@ async function runSessions(
       } catch (err) {
         const e = coerceError(err);
         if (isPermanent(e) || (e instanceof ObsqError && e.code === 'OBSQ_ABORTED')) throw e;
+        // "Too busy" before anything was recognised: hand it to the caller (the worker puts the
+        // job back without spending an attempt) rather than hold a slot while waiting here.
+        const busy = backPressureOf(e);
+        if (busy && segments.length === 0 && resumeMs === undefined) throw e;
         if (resumeMs !== undefined && resumeMs > sessionStartMs) {
           offsetMs = Math.floor(resumeMs);
           offsetBytes = Math.min(chunkEnd, audioByteOffset(offsetMs, format));
@@ -297,7 +302,7 @@ async function runSessions(
             ...(e instanceof ObsqError && e.details ? { details: { ...e.details, retries: attempts } } : { details: { retries: attempts } }),
           });
         }
-        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+        const delay = Math.max(busy?.retryAfterMs ?? 0, Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2));
         log.warn({ err: e, failure: failures, of: attempts, resumeAtMs: offsetMs, delayMs: Math.round(delay) }, 'sis session failed, retrying');
         await abortableDelay(delay, options.signal);
       }

@@ -1,7 +1,8 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
+  backPressureOf,
   catalogBackoffStrategy,
   coerceError,
   errorCode,
@@ -10,6 +11,7 @@ import {
   makeGetResult,
   parsePayload,
   ResultStore,
+  type BackPressure,
   type GetResult,
   type JobName,
 } from '@obsq/shared';
@@ -223,6 +225,10 @@ export class WorkerRuntime {
       return result;
     } catch (thrown) {
       let err = coerceError(thrown);
+      const busy = backPressureOf(err);
+      if (busy && token !== undefined && !this.abort.signal.aborted) {
+        return await this.putBack(name, job, token, busy, err, started, logger);
+      }
       if (timeout.aborted && !this.abort.signal.aborted) {
         err = Object.assign(new Error(`job timed out after ${jobCatalog[name].timeoutMs} ms`, { cause: err }), { code: 'OBSQ_TIMEOUT' });
       }
@@ -243,6 +249,27 @@ export class WorkerRuntime {
       if (permanent) throw toUnrecoverable(err);
       throw err;
     }
+  }
+
+  /**
+   * Back-pressure is not failure: the job goes back to `delayed` for the remote's `Retry-After`
+   * (jittered, so throttled jobs do not return in lockstep) and BullMQ's `moveToDelayed` does not
+   * count an attempt; no record is written. BullMQ's manual rate limit (`queue.rateLimit` +
+   * `RateLimitError`) was not used: in 6.7 it is only honoured when the worker has a `limiter`
+   * (`getRateLimitTTL` needs `maxJobs`), without one the job is fetched again at once; and it
+   * would pause the whole queue, local-engine transcriptions included, for a SIS limit.
+   */
+  private async putBack(name: JobName, job: Job, token: string, busy: BackPressure, err: Error, started: number, logger: Logger): Promise<never> {
+    const base = busy.retryAfterMs ?? 5_000;
+    const delayMs = Math.round(base * (1 + Math.random() / 2));
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    const seconds = (performance.now() - started) / 1000;
+    this.opts.metrics.jobFinished(name, 'throttled', seconds);
+    logger.warn(
+      { err, errorCode: errorCode(err), delayMs, durationMs: Math.round(seconds * 1000) },
+      `job ${job.id} (${name}) throttled by a remote; back in ${delayMs} ms without spending an attempt`,
+    );
+    throw new DelayedError();
   }
 
   private queue(name: JobName): Queue {
