@@ -2,6 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GetResult, JobName, JobPayload, ResultStore, SisConfig } from '@obsq/shared';
+import type { EnginePool } from '@obsq/speech';
 import type { ObsClient } from '@obsq/storage';
 import type { WorkerMetrics } from '../metrics/index.js';
 
@@ -46,6 +47,11 @@ export interface JobContext<N extends JobName> {
 export interface HandlerSettings {
   /** SIS endpoint, credentials and client settings (used by transcribe-audio-file with engine `sis`). */
   sis: SisConfig;
+  /**
+   * Warm local engines (one per transcription slot), used by transcribe-audio-file with engine
+   * `local`. Unset: a PocketSphinx process per job (the driver could not be built here).
+   */
+  localEngine?: EnginePool;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type Logger,
   type WorkerConfig,
 } from '@obsq/shared';
+import { EnginePool } from '@obsq/speech';
 import { obsClientFromConfig } from '@obsq/storage';
 import { startMetricsServer, type MetricsServer } from '../http/index.js';
 import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf } from '../metrics/index.js';
@@ -80,6 +81,19 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
     });
     releasers.push(['storage client', () => storage.close()]);
 
+    const localEngine = (queues ?? (Object.keys(jobCatalog) as JobName[])).includes('transcribe-audio-file')
+      ? await EnginePool.create({
+          size: config.concurrency['transcribe-audio-file'],
+          onReplaced: (reason) => metrics.engineReplaced(reason),
+          logger,
+        }).catch((err: unknown) => {
+          // Still works, only slower: a PocketSphinx process (and model load) per job.
+          logger.warn({ err }, 'warm local engines unavailable; local transcriptions start an engine per job');
+          return undefined;
+        })
+      : undefined;
+    if (localEngine) releasers.push(['local engines', () => localEngine.close()]);
+
     runtime = new WorkerRuntime({
       connection,
       redis,
@@ -93,7 +107,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
       stalledIntervalMs: config.stalledIntervalMs,
       logger,
       metrics,
-      settings: { sis: config.sis },
+      settings: { sis: config.sis, ...(localEngine ? { localEngine } : {}) },
       queues,
     });
     metricsServer = await startMetricsServer({
