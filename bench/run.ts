@@ -3,15 +3,18 @@ import { parseArgs } from 'node:util';
 import { copyBench } from './copy.js';
 import { enqueueBench } from './enqueue.js';
 import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
+import { transcribeBench } from './transcribe.js';
 import { uploadBench } from './upload.js';
 
-const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue ...] [options]
-  no name runs all three, one after the other; see docs/benchmarks.md
+const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue|transcribe ...] [options]
+  no name runs all four, one after the other; see docs/benchmarks.md
   --size-mib N        upload: file size (512); copy: object size (1024)
   --part-size-mib N   upload: part size (8); copy: part size of the multipart copy (64)
   --workers N         upload, copy: worker processes (2)
   --concurrency N     upload, copy: slots per worker (8); esdk's TaskNum is workers × concurrency
-  --uploads N         enqueue: uploads per row (200)`;
+  --uploads N         enqueue: uploads per row (200)
+  --repeat N          transcribe: times each LibriVox clip is transcribed (4: 20 files, 98.9 s)
+  --parallel N        transcribe: files decoded at once, bare and in the worker (2)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,6 +24,8 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string' },
     concurrency: { type: 'string' },
     uploads: { type: 'string' },
+    repeat: { type: 'string' },
+    parallel: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -42,6 +47,7 @@ const benches: Record<string, () => Promise<BenchReport[]>> = {
   upload: () => uploadBench(shared()),
   copy: () => copyBench(shared()),
   enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
+  transcribe: () => transcribeBench({ repeat: num('repeat', values.repeat), parallel: num('parallel', values.parallel) }),
 };
 
 if (values.help) {

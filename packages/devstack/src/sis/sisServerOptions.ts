@@ -74,8 +74,17 @@ export interface SisServerOptions {
   logger?: Logger;
   /** Test-only fault injection; change later with `setFaults`. */
   faults?: SisServerFaults;
-  /** PocketSphinx binary. @defaultValue "pocketsphinx_continuous" on PATH */
+  /**
+   * PocketSphinx binary. When set, each session runs its own process of it (no warm engines).
+   * @defaultValue warm engines (see `engines`), else "pocketsphinx_continuous" on PATH
+   */
   engineBinary?: string;
+  /**
+   * Warm engines at most: sessions beyond this many wait for a free one before START is
+   * answered. Started on first use, model loaded once each.
+   * @defaultValue 8
+   */
+  engines?: number;
 }
 
 /** Defaults applied before validation. */
@@ -85,6 +94,7 @@ export const SIS_SERVER_DEFAULTS = {
   idleTimeoutMs: 20_000,
   maxConnectionMs: 5 * 60 * 60 * 1000,
   vadEvents: false,
+  engines: 8,
 } as const satisfies Partial<SisServerOptions>;
 
 
@@ -109,6 +119,7 @@ export function resolveSisServerOptions(opts: SisServerOptions): ResolvedSisServ
     throw new ConfigError('maxConnectionMs must be a positive integer of at most 2147483647');
   }
   if (o.idleTimeoutMs > 2 ** 31 - 1) throw new ConfigError('idleTimeoutMs must be at most 2147483647');
+  if (!Number.isInteger(o.engines) || o.engines <= 0) throw new ConfigError('engines must be a positive integer');
   const drop = o.faults?.dropAfterAudioBytes;
   if (drop !== undefined && (!Number.isInteger(drop) || drop < 0)) throw new ConfigError('faults.dropAfterAudioBytes must be a non-negative integer');
   return o;

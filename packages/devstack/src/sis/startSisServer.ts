@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { coerceError } from '@obsq/shared';
-import { engineAvailable } from '@obsq/speech';
+import { EnginePool, engineAvailable } from '@obsq/speech';
 import { checkHandshake } from './handshake.js';
 import { SisConnection } from './sisConnection.js';
 import { resolveSisServerOptions, type SisServerFaults, type SisServerOptions } from './sisServerOptions.js';
@@ -52,9 +52,22 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
   let dropsUsed = 0;
   let throttlesUsed = 0;
   const warm = new WarmRecognizers(opts.engineBinary);
-  const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then((ok) => {
-    if (!ok) logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
-    else if (!closing) warm.prewarm(16000);
+  // Warm engines (model loaded once, reused by session after session) unless a custom engine
+  // binary is given (tests substitute pocketsphinx_continuous) or the driver cannot be built here;
+  // then one process per session with a pre-started spare.
+  let pool: EnginePool | undefined;
+  const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then(async (ok) => {
+    if (!ok) {
+      logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
+      return ok;
+    }
+    if (!opts.engineBinary) {
+      pool = await EnginePool.create({ size: opts.engines, logger }).catch((err: unknown) => {
+        logger.warn({ err }, 'warm engines unavailable: one PocketSphinx process per session');
+        return undefined;
+      });
+    }
+    if (!pool && !closing) warm.prewarm(16000);
     return ok;
   });
 
@@ -115,7 +128,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
         engineReady,
         faults: () => faults,
         claimDrop: () => (dropsUsed < (faults.dropConnections ?? 1) ? (dropsUsed++, true) : false),
-        takeRecognizer: (rate, onSegment) => warm.take(rate, onSegment),
+        takeRecognizer: async (rate, onSegment) => (pool ? pool.acquire({ sampleRate: rate, needWordInfo: true, onSegment }) : warm.take(rate, onSegment)),
       });
       connections.add(conn);
       void conn.closed.then(() => {
@@ -150,6 +163,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
       try {
         await engineReady;
         await warm.close();
+        await pool?.close();
       } catch (err) {
         errors.push(err);
       }
