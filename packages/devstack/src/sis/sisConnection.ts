@@ -161,10 +161,11 @@ export class SisConnection {
       return;
     }
     if (this.session !== placeholder || this.ws.readyState !== WebSocket.OPEN) return;
-    let session: Session | undefined;
+    // Segments are routed once the session exists (none arrive before audio is written).
+    const route: { session?: Session } = {};
     let recognizer: Recognizer;
     try {
-      recognizer = await this.ctx.takeRecognizer(format.sampleRate, (seg) => session && this.onSegment(session, seg));
+      recognizer = await this.ctx.takeRecognizer(format.sampleRate, (seg) => route.session && this.onSegment(route.session, seg));
     } catch (err) {
       this.ctx.logger.warn({ err: coerceError(err), traceId }, 'sis engine unavailable');
       if (this.session === placeholder) {
@@ -178,7 +179,7 @@ export class SisConnection {
       recognizer.end().catch(() => {});
       return;
     }
-    session = Object.assign(placeholder, {
+    route.session = Object.assign(placeholder, {
       config,
       format,
       listening: true,
