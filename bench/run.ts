@@ -14,7 +14,8 @@ const USAGE = `usage: node --import tsx bench/run.ts [upload|copy|enqueue|transc
   --concurrency N     upload, copy: slots per worker (8); esdk's TaskNum is workers × concurrency
   --uploads N         enqueue: uploads per row (200)
   --repeat N          transcribe: times each LibriVox clip is transcribed (4: 20 files, 98.9 s)
-  --parallel N        transcribe: files decoded at once, bare and in the worker (2)`;
+  --parallel N        transcribe: files decoded at once, bare and in the worker (2)
+  --rounds N          transcribe: alternating rounds of bare, local, SIS (2)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,6 +27,7 @@ const { values, positionals } = parseArgs({
     uploads: { type: 'string' },
     repeat: { type: 'string' },
     parallel: { type: 'string' },
+    rounds: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -47,7 +49,7 @@ const benches: Record<string, () => Promise<BenchReport[]>> = {
   upload: () => uploadBench(shared()),
   copy: () => copyBench(shared()),
   enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
-  transcribe: () => transcribeBench({ repeat: num('repeat', values.repeat), parallel: num('parallel', values.parallel) }),
+  transcribe: () => transcribeBench({ repeat: num('repeat', values.repeat), parallel: num('parallel', values.parallel), rounds: num('rounds', values.rounds) }),
 };
 
 if (values.help) {
