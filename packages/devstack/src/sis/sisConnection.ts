@@ -164,9 +164,15 @@ export class SisConnection {
     // Segments are routed once the session exists (none arrive before audio is written).
     const route: { session?: Session } = {};
     let recognizer: Recognizer;
+    // The server owes the client the START answer while it waits for a free warm engine (or one
+    // loading its model): no idle timeout meanwhile, as while finishing after END.
+    this.idlePaused = true;
+    clearTimeout(this.idleTimer);
     try {
       recognizer = await this.ctx.takeRecognizer(format.sampleRate, (seg) => route.session && this.onSegment(route.session, seg));
     } catch (err) {
+      this.idlePaused = false;
+      this.touch();
       this.ctx.logger.warn({ err: coerceError(err), traceId }, 'sis engine unavailable');
       if (this.session === placeholder) {
         this.session = undefined;
@@ -174,6 +180,8 @@ export class SisConnection {
       }
       return;
     }
+    this.idlePaused = false;
+    this.touch();
     if (this.session !== placeholder || this.ws.readyState !== WebSocket.OPEN) {
       // Gone while waiting for an engine: an empty job hands a warm engine straight back.
       recognizer.end().catch(() => {});
