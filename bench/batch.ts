@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { jobOptionsFor, parsePayload } from '../packages/shared/src/index.js';
+import { filePinOf, jobOptionsFor, parsePayload } from '../packages/shared/src/index.js';
 import { bullmq, fixed, startBenchStack, writeRandomFile, type BenchReport, type BenchStack } from './lib/index.js';
 
 const run = promisify(execFile);
@@ -93,7 +93,8 @@ export async function batchBench(options: BatchBenchOptions = {}): Promise<Bench
       let s = performance.now();
       await estack.producer.enqueueBatch({ bucket: 'bench', prefix: `e${r}/`, manifest: openManifest(manifest), batchId: `enq-${r}`, maxPending: lines * 2 });
       enqueue.push(lines / ((performance.now() - s) / 1000));
-      const data = parsePayload('put-object', { bucket: 'bench', key: 'x', source: { kind: 'file', path: one }, size: 1024 });
+      const pin = filePinOf(await stat(one, { bigint: true }));
+      const data = parsePayload('put-object', { bucket: 'bench', key: 'x', source: { kind: 'file', path: one, pin }, size: 1024 });
       s = performance.now();
       for (let i = 0; i < lines; i += 256) {
         await queue.addBulk(Array.from({ length: Math.min(256, lines - i) }, (_, j) => ({ name: 'put-object', data: { ...data, key: `bare${r}/${i + j}` }, opts: { jobId: `bare-${r}-${i + j}`, ...jobOptionsFor('put-object') } })));

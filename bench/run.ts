@@ -6,9 +6,10 @@ import { copyBench } from './copy.js';
 import { enqueueBench } from './enqueue.js';
 import { closeOpenStacks, formatReport, type BenchReport } from './lib/index.js';
 import { profileBench } from './profile.js';
+import { transcribeBench } from './transcribe.js';
 import { uploadBench } from './upload.js';
 
-const USAGE = `usage: node --import tsx bench/run.ts [upload|cli|copy|enqueue|profile|batch ...] [options]
+const USAGE = `usage: node --import tsx bench/run.ts [upload|cli|copy|enqueue|profile|batch|transcribe ...] [options]
   no name runs upload, cli, copy and enqueue, one after the other; see docs/benchmarks.md
   --size-mib N        upload, profile: file size (1024); copy: object size (1024); cli: upload size (16)
   --part-size-mib N   upload, profile: part size (8); copy: part size of the multipart copy (64)
@@ -17,7 +18,9 @@ const USAGE = `usage: node --import tsx bench/run.ts [upload|cli|copy|enqueue|pr
   --rounds N          upload: rounds, each running every client once, order rotating (1); cli: runs (5)
   --uploads N         enqueue: uploads per row (200)
   --files N           batch: small files (2000); batch also takes --rounds (3)
-  --manifest-lines N  batch: lines of the enqueue manifest (100000)`;
+  --manifest-lines N  batch: lines of the enqueue manifest (100000)
+  --repeat N          transcribe: times each LibriVox clip is transcribed (4: 20 files, 98.9 s)
+  --parallel N        transcribe: files decoded at once, bare and in the worker (2); transcribe also takes --rounds (2)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,6 +33,8 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string' },
     files: { type: 'string' },
     'manifest-lines': { type: 'string' },
+    repeat: { type: 'string' },
+    parallel: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -54,13 +59,14 @@ const benches: Record<string, () => Promise<BenchReport[]>> = {
   enqueue: () => enqueueBench({ uploads: num('uploads', values.uploads) }),
   batch: () => batchBench({ rounds: num('rounds', values.rounds), files: num('files', values.files), manifestLines: num('manifest-lines', values['manifest-lines']) }),
   profile: () => profileBench({ sizeMiB: num('size-mib', values['size-mib']), partSizeMiB: num('part-size-mib', values['part-size-mib']), concurrency: num('concurrency', values.concurrency) }),
+  transcribe: () => transcribeBench({ repeat: num('repeat', values.repeat), parallel: num('parallel', values.parallel), rounds: num('rounds', values.rounds) }),
 };
 
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const names = positionals.length > 0 ? positionals : Object.keys(benches).filter((n) => n !== 'profile');
+const names = positionals.length > 0 ? positionals : Object.keys(benches).filter((n) => !['profile', 'batch', 'transcribe'].includes(n));
 const unknown = names.filter((n) => !(n in benches));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark ${unknown.join(', ')}\n${USAGE}\n`);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # docker-compose: only its config checker is used (`docker-compose config`), no engine runs here.
-DEBIAN_PACKAGES=(redis-server pocketsphinx pocketsphinx-en-us pocketsphinx-testdata sox prometheus docker-compose rclone chromium)
+DEBIAN_PACKAGES=(redis-server pocketsphinx pocketsphinx-en-us pocketsphinx-testdata sox prometheus docker-compose rclone chromium gcc pkg-config libpocketsphinx-dev libsphinxbase-dev)
 PNPM_VERSION=12.4.2
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

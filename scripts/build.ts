@@ -102,8 +102,11 @@ export async function buildObsq(): Promise<BuildResult> {
   if (missing.length > 0) {
     throw new Error(`the bundle imports ${missing.join(', ')}: add them to the dependencies of packages/cli/package.json`);
   }
+  // Files the bundle reads at run time, next to it: the warm engine driver's C source (built by the
+  // worker on first start; see packages/speech/src/local/warmEngineDriver.ts).
+  const assets = [{ path: join(DIST, 'native/obsqSphinx.c'), contents: await readFile(join(REPO, 'packages/speech/native/obsqSphinx.c')) }];
   const produced = new Set<string>();
-  for (const file of result.outputFiles) {
+  for (const file of [...result.outputFiles, ...assets]) {
     produced.add(file.path);
     const old = await readFile(file.path).catch(() => undefined);
     if (old?.equals(file.contents)) continue;

@@ -35,10 +35,15 @@ async function finishedTranscriptions(): Promise<number> {
   return entries.filter(([, f]) => f[3] === 'transcribe-audio-file' && f[5] === '200').length;
 }
 
+/** Ticks of a schedule so far (quiet ticks write no record, so the schedule's own count is read). */
+async function ticksOf(id: string): Promise<number> {
+  return (await stack.producer.transcriptionScheduleStatus(id))?.ticks ?? 0;
+}
+
 /** Waits until `n` more ticks have run, so a duplicate would have had its chance to appear. */
-async function moreTicks(n: number): Promise<void> {
-  const start = (await history()).ticks;
-  await waitFor(async () => (await history()).ticks >= start + n, { timeoutMs: 15_000, what: `${n} more schedule ticks` });
+async function moreTicks(n: number, id = 'every-second'): Promise<void> {
+  const start = await ticksOf(id);
+  await waitFor(async () => (await ticksOf(id)) >= start + n, { timeoutMs: 15_000, what: `${n} more schedule ticks` });
 }
 
 function cli(args: string[]): Promise<ObsqRun> {

@@ -34,6 +34,8 @@ export interface BenchStackOptions {
   workerNodeOptions?: string[];
   /** Producer's single-CopyObject threshold, in bytes. @defaultValue 5 GiB */
   copyThreshold?: number;
+  /** Also run devstack's SIS stand-in (in the devstack process) and give workers its settings. @defaultValue false */
+  sis?: boolean;
 }
 
 /** Connection details of the devstack child process (the secret stays in memory, never printed). */
@@ -123,22 +125,31 @@ function firstLine(child: ChildProcess, what: string, stderr: () => string): Pro
   });
 }
 
-async function startDevstackProcess(dir: string, opts: Required<Pick<BenchStackOptions, 'buckets' | 'minPartSize'>>) {
+/** The SIS stand-in's connection details, as the devstack's ready line gives them. */
+interface BenchSis {
+  endpoint: string;
+  region: string;
+  projectId: string;
+  ak: string;
+  sk: string;
+}
+
+async function startDevstackProcess(dir: string, opts: Required<Pick<BenchStackOptions, 'buckets' | 'minPartSize' | 'sis'>>) {
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', DEVSTACK_BIN, '--obs-port', '0', '--data', join(dir, 'devstack'),
       '--buckets', opts.buckets.join(','), '--min-part-size', String(opts.minPartSize), '--log-level', 'warn',
-      // Object storage only: the SIS stand-in would add its speech engines to the server process.
-      '--no-sis'],
+      // Object storage only unless asked: the SIS stand-in adds its speech engines to the server process.
+      ...(opts.sis ? [] : ['--no-sis'])],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8192)));
   try {
-    const ready = JSON.parse(await firstLine(child, 'devstack', () => err)) as { obs: Omit<BenchDevstack, 'pid'> };
+    const ready = JSON.parse(await firstLine(child, 'devstack', () => err)) as { obs: Omit<BenchDevstack, 'pid'>; sis?: BenchSis };
     // Keep draining stdout so the child never blocks on a full pipe.
     child.stdout!.resume();
-    return { child, info: { ...ready.obs, pid: child.pid! } };
+    return { child, info: { ...ready.obs, pid: child.pid! }, sis: ready.sis };
   } catch (e) {
     await stopChild(child, 'SIGKILL');
     throw e;
@@ -177,7 +188,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   try {
     const redis: LocalRedis = await startRedisServer();
     releasers.push(() => redis.stop());
-    const ds = await startDevstackProcess(dir, { buckets: options.buckets, minPartSize });
+    const ds = await startDevstackProcess(dir, { buckets: options.buckets, minPartSize, sis: options.sis ?? false });
     releasers.push(() => stopChild(ds.child));
     const redisClient = createRedis('producer', { urls: [redis.url], cluster: false }, logger);
     releasers.push(() => quitRedis(redisClient));
@@ -197,7 +208,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const baseEnv: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      ...devstackWorkerEnv({ obs: ds.info, redisUrls: [redis.url], sourceRoots: dir, minPartSize }),
+      ...devstackWorkerEnv({ obs: ds.info, ...(ds.sis ? { sis: ds.sis } : {}), redisUrls: [redis.url], sourceRoots: dir, minPartSize }),
       OBSQ_PREFIX: PREFIX,
       ...(options.copyThreshold === undefined ? {} : { OBSQ_COPY_THRESHOLD: String(options.copyThreshold) }),
       OBSQ_SHUTDOWN_TIMEOUT_MS: '5000',

@@ -19,7 +19,7 @@ Commands:
              [--out obs://bucket/prefix/] [--format srt,vtt,json,txt] [--wait] [--json]
   schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/ [--id ID]
   schedule abort-stale-uploads --cron "0 0 3 * * *" obs://bucket/[prefix] --older-than 24h [--id ID]
-  schedule list [--json] | schedule remove <id> [--forget]
+  schedule list [--json] | schedule show <id> [--json] | schedule remove <id> [--forget]
   result <jobId> [--json] [--wait]
 
 Operating (each has --help with an example and its exit codes):

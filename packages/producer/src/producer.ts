@@ -67,12 +67,14 @@ import {
   listTranscriptionSchedules,
   removeTranscriptionSchedule,
   scheduleTranscriptions,
+  transcriptionScheduleStatus,
   type EnqueuedTranscription,
   type EnqueueTranscriptionInput,
   type ScheduleDeps,
   type TranscriptionEngine,
   type TranscriptionSchedule,
   type TranscriptionScheduleInput,
+  type TranscriptionScheduleStatus,
 } from './transcriptions/index.js';
 
 /** Options of {@link Producer}. */
@@ -272,7 +274,16 @@ export class Producer {
     return listTranscriptionSchedules(this.scheduleDeps());
   }
 
-  /** Removes a schedule (false when it did not exist); `forget` also drops its done-marks. */
+  /**
+   * A schedule's last and next tick, objects by status (done, pending, failed, given-up) and its
+   * latest failures; `undefined` when no schedule has that id.
+   */
+  async transcriptionScheduleStatus(id: string): Promise<TranscriptionScheduleStatus | undefined> {
+    this.assertOpen();
+    return transcriptionScheduleStatus(this.scheduleDeps(), id);
+  }
+
+  /** Removes a schedule (false when it did not exist); `forget` also drops its per-object states. */
   async removeTranscriptionSchedule(id: string, options?: { forget?: boolean }): Promise<boolean> {
     return this.api(
       'removeTranscriptionSchedule',

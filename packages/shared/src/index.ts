@@ -4,6 +4,7 @@ export * from './batch/index.js';
 export * from './validation/index.js';
 export * from './net/index.js';
 export * from './catalog/index.js';
+export * from './schedule/index.js';
 export * from './config/index.js';
 export * from './logging/index.js';
 export * from './redis/index.js';

@@ -1,4 +1,4 @@
-import { errorCode } from '@obsq/shared';
+import { errorCode, parseRetryAfter } from '@obsq/shared';
 import type { GetResult } from '@obsq/shared';
 
 /**
@@ -170,18 +170,8 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number
   return Math.floor(delay);
 }
 
-/**
- * Parses a `Retry-After` value, delta-seconds (`120`) or an HTTP date, into ms from `now`.
- * Undefined when absent or malformed; never negative.
- */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at) || !/[a-z]/i.test(v)) return undefined;
-  return Math.max(0, at - now);
-}
+/** Re-exported: it lives in the contract so the SIS client parses `Retry-After` the same way. */
+export { parseRetryAfter };
 
 /** `Retry-After` of a result (its `header` list), in ms. */
 export function retryAfterMsOf(result: Pick<GetResult, 'header'> | undefined, now?: number): number | undefined {

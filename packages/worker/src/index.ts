@@ -4,4 +4,4 @@ export * from './service/workerService.js';
 export * from './main.js';
 export { jobHandlers } from './jobs/index.js';
 export { multipartEtag } from './jobs/index.js';
-export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanEnqueued, type ScanRecordBody, type TranscriptOutput, type TranscriptRecordBody, type AbortStaleRecordBody } from './jobs/index.js';
+export { scheduledTranscriptionJobId, type ScanEnqueued, type ScanFailed, type ScanRecordBody, type TranscriptOutput, type TranscriptRecordBody, type AbortStaleRecordBody } from './jobs/index.js';

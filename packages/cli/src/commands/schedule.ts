@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseFlags } from '../flags.js';
-import type { AbortStaleUploadsSchedule, TranscriptionSchedule } from '@obsq/producer';
-import type { Logger, ProducerConfig } from '@obsq/shared';
+import type { AbortStaleUploadsSchedule, TranscriptionSchedule, TranscriptionScheduleStatus } from '@obsq/producer';
+import { ValidationError, type Logger, type ProducerConfig } from '@obsq/shared';
 import { parseObjectUrl } from '../obsUrl.js';
 import { out } from '../output.js';
 import { durationFlag } from '../usage.js';
@@ -10,9 +10,11 @@ import { readRequestFlags, REQUEST_FLAGS } from './transcribe.js';
 
 const USAGE = `usage:
   obsq schedule transcriptions --cron "0 */5 * * * *" obs://bucket/prefix/ --out obs://bucket/out/
-        [--id ID] [--tz UTC] [--suffix .wav,.raw] [--property P] [--audio-format F] [--engine sis|local] [--format srt,vtt,json,txt] [--json]
+        [--id ID] [--tz UTC] [--suffix .wav,.raw] [--property P] [--audio-format F] [--engine sis|local] [--format srt,vtt,json,txt]
+        [--max-tries 5] [--retry-delay-ms 60000] [--json]
   obsq schedule abort-stale-uploads --cron "0 0 3 * * *" obs://bucket/[prefix] [--older-than 24h] [--id ID] [--tz UTC] [--json]
   obsq schedule list [--json]
+  obsq schedule show <id> [--json]
   obsq schedule remove <id> [--forget]
 `;
 
@@ -42,8 +44,34 @@ function describe(s: TranscriptionSchedule): string {
   return `${s.id}  "${s.cron}" ${s.tz}  obs://${s.bucket}/${s.prefix} (${s.suffixes.join(',')}) -> obs://${s.output.bucket}/${s.output.prefix} [${s.output.formats.join(',')}] ${s.engine}${next}`;
 }
 
+function iso(ms: number | undefined): string {
+  return ms === undefined ? '-' : new Date(ms).toISOString();
+}
+
+function describeStatus(st: TranscriptionScheduleStatus): string[] {
+  const c = st.counts;
+  const lines = [
+    describe(st.schedule),
+    `last tick ${iso(st.lastTickAt)}  next tick ${iso(st.nextTickAt)}  ticks ${st.ticks}  last enqueued ${st.lastEnqueued}`,
+    `objects: done ${c.done}, pending ${c.pending}, failed ${c.failed}, given-up ${c['given-up']}  (max tries ${st.schedule.maxTries})`,
+  ];
+  if (st.lastErrors.length > 0) lines.push('last errors:');
+  for (const e of st.lastErrors.slice(0, 10)) {
+    lines.push(`  ${iso(e.at)}  obs://${e.bucket}/${e.key} try ${e.try}${e.givenUp ? ' (given up)' : ''}: ${e.code} ${e.message}`);
+  }
+  return lines;
+}
+
+/** A positive integer flag, or undefined when absent; throws a message naming the flag. */
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ValidationError([{ field: `--${name}`, rule: `must be a positive integer (got ${JSON.stringify(v)})` }]);
+  return n;
+}
+
 /**
- * `obsq schedule transcriptions|list|remove`: cron schedules that transcribe every new or changed
+ * `obsq schedule transcriptions|list|show|remove`: cron schedules that transcribe every new or changed
  * object under a prefix. Without `--id` the id is derived from source and output, so running the
  * same command again replaces the schedule instead of adding a second one.
  */
@@ -60,6 +88,24 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
         for (const s of all) out(describe(s));
         for (const s of uploads) out(describeUploads(s));
       }
+      return 0;
+    });
+  }
+  if (sub === 'show') {
+    const { values, positionals } = parseFlags({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+    const [id] = positionals;
+    if (!id || positionals.length !== 1) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    return withProducer(config, logger, async (producer) => {
+      const st = await producer.transcriptionScheduleStatus(id);
+      if (!st) {
+        process.stderr.write(`no schedule ${JSON.stringify(id)}\n`);
+        return 1;
+      }
+      if (values.json) out(JSON.stringify(st));
+      else for (const line of describeStatus(st)) out(line);
       return 0;
     });
   }
@@ -113,6 +159,8 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
       tz: { type: 'string' },
       id: { type: 'string' },
       suffix: { type: 'string' },
+      'max-tries': { type: 'string' },
+      'retry-delay-ms': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -123,6 +171,8 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
   }
   const source = parseObjectUrl(from, 'source', { allowPrefix: true });
   const flags = readRequestFlags(values, env);
+  const maxTries = intFlag('max-tries', values['max-tries']);
+  const retryDelayMs = intFlag('retry-delay-ms', values['retry-delay-ms']);
   const output = flags.output!;
   const id =
     values.id ??
@@ -139,6 +189,8 @@ export async function scheduleCommand(argv: string[], config: ProducerConfig, lo
       output,
       engine: flags.engine,
       ...(flags.mode === undefined ? {} : { mode: flags.mode }),
+      ...(maxTries === undefined ? {} : { maxTries }),
+      ...(retryDelayMs === undefined ? {} : { retryDelayMs }),
     });
     out(values.json ? JSON.stringify(saved) : describe(saved));
     return 0;

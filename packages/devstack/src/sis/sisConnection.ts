@@ -49,8 +49,8 @@ export interface SisConnectionContext {
   faults: () => SisServerFaults;
   /** Takes one of the server-wide `dropConnections`; false when none is left. */
   claimDrop: () => boolean;
-  /** A started engine for a new session, routed to `onSegment`. */
-  takeRecognizer: (sampleRate: 8000 | 16000, onSegment: (seg: SpeechSegment) => void) => Recognizer;
+  /** A started engine for a new session, routed to `onSegment` (waits while every warm engine is busy). */
+  takeRecognizer: (sampleRate: 8000 | 16000, onSegment: (seg: SpeechSegment) => void) => Promise<Recognizer>;
 }
 
 /**
@@ -161,14 +161,40 @@ export class SisConnection {
       return;
     }
     if (this.session !== placeholder || this.ws.readyState !== WebSocket.OPEN) return;
-    const session: Session = Object.assign(placeholder, {
+    // Segments are routed once the session exists (none arrive before audio is written).
+    const route: { session?: Session } = {};
+    let recognizer: Recognizer;
+    // The server owes the client the START answer while it waits for a free warm engine (or one
+    // loading its model): no idle timeout meanwhile, as while finishing after END.
+    this.idlePaused = true;
+    clearTimeout(this.idleTimer);
+    try {
+      recognizer = await this.ctx.takeRecognizer(format.sampleRate, (seg) => route.session && this.onSegment(route.session, seg));
+    } catch (err) {
+      this.idlePaused = false;
+      this.touch();
+      this.ctx.logger.warn({ err: coerceError(err), traceId }, 'sis engine unavailable');
+      if (this.session === placeholder) {
+        this.session = undefined;
+        this.send({ resp_type: 'ERROR', trace_id: traceId, error_code: 'SIS.0303', error_msg: 'engine connection failed' });
+      }
+      return;
+    }
+    this.idlePaused = false;
+    this.touch();
+    if (this.session !== placeholder || this.ws.readyState !== WebSocket.OPEN) {
+      // Gone while waiting for an engine: an empty job hands a warm engine straight back.
+      recognizer.end().catch(() => {});
+      return;
+    }
+    route.session = Object.assign(placeholder, {
       config,
       format,
       listening: true,
       audioMs: 0,
       voiced: false,
       inVoice: false,
-      recognizer: this.ctx.takeRecognizer(format.sampleRate, (seg) => this.onSegment(session, seg)),
+      recognizer,
     });
     this.ctx.logger.debug({ mode: this.ctx.mode, traceId, audioFormat: config.audio_format }, 'sis session started');
     this.send({ resp_type: 'START', trace_id: traceId });

@@ -20,6 +20,24 @@ export interface SisServerFaults {
    * @defaultValue false
    */
   silent?: boolean;
+  /**
+   * Refuse WebSocket upgrades as a throttled gateway does (HTTP 429 `APIGW.0308`, or 503), with
+   * `Retry-After`, to test that clients treat it as back-pressure. Applies to authenticated
+   * upgrades only, to the next `connections` of them (server-wide).
+   */
+  throttle?: {
+    /** @defaultValue 429 */
+    status?: 429 | 503;
+    /** `Retry-After` header, in seconds; omitted when unset. */
+    retryAfterSeconds?: number;
+    /** How many upgrades to refuse. @defaultValue every one while set */
+    connections?: number;
+  };
+  /**
+   * A concurrency limit: while this many connections are open, further upgrades get HTTP 429
+   * `APIGW.0308` with `Retry-After: 1`. Unset: no limit.
+   */
+  maxConnections?: number;
 }
 
 /** Options of {@link startSisServer}. */
@@ -56,8 +74,17 @@ export interface SisServerOptions {
   logger?: Logger;
   /** Test-only fault injection; change later with `setFaults`. */
   faults?: SisServerFaults;
-  /** PocketSphinx binary. @defaultValue "pocketsphinx_continuous" on PATH */
+  /**
+   * PocketSphinx binary. When set, each session runs its own process of it (no warm engines).
+   * @defaultValue warm engines (see `engines`), else "pocketsphinx_continuous" on PATH
+   */
   engineBinary?: string;
+  /**
+   * Warm engines at most: sessions beyond this many wait for a free one before START is
+   * answered. Started on first use, model loaded once each.
+   * @defaultValue 8
+   */
+  engines?: number;
 }
 
 /** Defaults applied before validation. */
@@ -67,6 +94,7 @@ export const SIS_SERVER_DEFAULTS = {
   idleTimeoutMs: 20_000,
   maxConnectionMs: 5 * 60 * 60 * 1000,
   vadEvents: false,
+  engines: 8,
 } as const satisfies Partial<SisServerOptions>;
 
 
@@ -91,6 +119,7 @@ export function resolveSisServerOptions(opts: SisServerOptions): ResolvedSisServ
     throw new ConfigError('maxConnectionMs must be a positive integer of at most 2147483647');
   }
   if (o.idleTimeoutMs > 2 ** 31 - 1) throw new ConfigError('idleTimeoutMs must be at most 2147483647');
+  if (!Number.isInteger(o.engines) || o.engines <= 0) throw new ConfigError('engines must be a positive integer');
   const drop = o.faults?.dropAfterAudioBytes;
   if (drop !== undefined && (!Number.isInteger(drop) || drop < 0)) throw new ConfigError('faults.dropAfterAudioBytes must be a non-negative integer');
   return o;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { coerceError } from '@obsq/shared';
-import { engineAvailable } from '@obsq/speech';
+import { EnginePool, engineAvailable } from '@obsq/speech';
 import { checkHandshake } from './handshake.js';
 import { SisConnection } from './sisConnection.js';
 import { resolveSisServerOptions, type SisServerFaults, type SisServerOptions } from './sisServerOptions.js';
@@ -29,13 +29,16 @@ export interface SisServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function writeHttpError(socket: Duplex, status: number, body: unknown): void {
+function writeHttpError(socket: Duplex, status: number, body: unknown, retryAfterSeconds?: number): void {
   const text = JSON.stringify(body);
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'Service Unavailable';
+  const retryAfter = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${retryAfter}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }
+
+const THROTTLED = { error_code: 'APIGW.0308', error_msg: 'The throttling threshold has been reached' };
 
 /**
  * Starts a local stand-in for Huawei SIS real-time ASR (spec §9): the three `/v1/{project_id}/rasr/…`
@@ -47,10 +50,24 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'sis-server' });
   let faults: SisServerFaults = { ...opts.faults };
   let dropsUsed = 0;
+  let throttlesUsed = 0;
   const warm = new WarmRecognizers(opts.engineBinary);
-  const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then((ok) => {
-    if (!ok) logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
-    else if (!closing) warm.prewarm(16000);
+  // Warm engines (model loaded once, reused by session after session) unless a custom engine
+  // binary is given (tests substitute pocketsphinx_continuous) or the driver cannot be built here;
+  // then one process per session with a pre-started spare.
+  let pool: EnginePool | undefined;
+  const engineReady = engineAvailable(opts.engineBinary ? { binary: opts.engineBinary } : {}).then(async (ok) => {
+    if (!ok) {
+      logger.warn('PocketSphinx not installed: START will be answered with ERROR SIS.0303');
+      return ok;
+    }
+    if (!opts.engineBinary) {
+      pool = await EnginePool.create({ size: opts.engines, logger }).catch((err: unknown) => {
+        logger.warn({ err }, 'warm engines unavailable: one PocketSphinx process per session');
+        return undefined;
+      });
+    }
+    if (!pool && !closing) warm.prewarm(16000);
     return ok;
   });
 
@@ -91,6 +108,16 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
       logger.info({ status: verdict.status, code: verdict.body.error_code }, 'sis handshake rejected');
       return writeHttpError(socket, verdict.status, verdict.body);
     }
+    const throttle = faults.throttle;
+    if (throttle && throttlesUsed < (throttle.connections ?? Infinity)) {
+      throttlesUsed++;
+      logger.info({ status: throttle.status ?? 429 }, 'sis handshake throttled (fault)');
+      return writeHttpError(socket, throttle.status ?? 429, THROTTLED, throttle.retryAfterSeconds);
+    }
+    if (faults.maxConnections !== undefined && connections.size >= faults.maxConnections) {
+      logger.info({ open: connections.size }, 'sis handshake throttled: concurrency limit');
+      return writeHttpError(socket, 429, THROTTLED, 1);
+    }
     const { mode } = verdict;
     wss.handleUpgrade(req, socket, head, (ws) => {
       logger.debug({ mode, auth: verdict.auth }, 'sis connection opened');
@@ -101,7 +128,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
         engineReady,
         faults: () => faults,
         claimDrop: () => (dropsUsed < (faults.dropConnections ?? 1) ? (dropsUsed++, true) : false),
-        takeRecognizer: (rate, onSegment) => warm.take(rate, onSegment),
+        takeRecognizer: async (rate, onSegment) => (pool ? pool.acquire({ sampleRate: rate, needWordInfo: true, onSegment }) : warm.take(rate, onSegment)),
       });
       connections.add(conn);
       void conn.closed.then(() => {
@@ -136,6 +163,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
       try {
         await engineReady;
         await warm.close();
+        await pool?.close();
       } catch (err) {
         errors.push(err);
       }
@@ -162,6 +190,7 @@ export async function startSisServer(options: SisServerOptions): Promise<SisServ
     setFaults(next: SisServerFaults) {
       faults = { ...next };
       dropsUsed = 0;
+      throttlesUsed = 0;
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -5,6 +5,14 @@ import type { Logger } from 'pino';
 import {
   jobOptionsFor,
   parsePayload,
+  parseScheduleObjectState,
+  SCHEDULE_OBJECT_STATUSES,
+  scheduleErrorsKey,
+  scheduleKeys,
+  scheduleStateKey,
+  scheduleTicksKey,
+  type ScheduleErrorEntry,
+  type ScheduleObjectStatus,
   TRANSCRIPT_FORMATS,
   ValidationError,
   type JobPayload,
@@ -39,6 +47,17 @@ export interface TranscriptionScheduleInput {
   engine?: TranscriptionEngine;
   /** @defaultValue 'continue-stream' */
   mode?: RasrMode;
+  /**
+   * Transcriptions tried per object version before the schedule gives it up (`given-up`).
+   * @defaultValue 5
+   */
+  maxTries?: number;
+  /**
+   * Delay before a later tick re-enqueues an object whose transcription failed, in ms; doubled
+   * per failed try, at most 6 h. At least 1000.
+   * @defaultValue 60000
+   */
+  retryDelayMs?: number;
 }
 
 /** A schedule as stored in BullMQ. */
@@ -55,6 +74,29 @@ export interface TranscriptionSchedule {
   mode: RasrMode;
   output: JobPayload<'scan-transcriptions'>['output'];
   request: JobPayload<'scan-transcriptions'>['request'];
+  /** Tries per object version before `given-up`. */
+  maxTries: number;
+  /** First retry delay of a failed object, in ms (doubles per try). */
+  retryDelayMs: number;
+}
+
+/** Objects of a schedule by where they stand (see `ScheduleObjectStatus`). */
+export type ScheduleCounts = Record<ScheduleObjectStatus, number>;
+
+/** What `obsq schedule show` prints: the schedule, its ticks, its objects and its latest failures. */
+export interface TranscriptionScheduleStatus {
+  schedule: TranscriptionSchedule;
+  /** Epoch ms of the last tick that ran, if any. */
+  lastTickAt?: number;
+  /** Epoch ms of the next tick (the scheduler's), if known. */
+  nextTickAt?: number;
+  /** Ticks run since the schedule's bookkeeping began. */
+  ticks: number;
+  /** Transcriptions the last tick enqueued. */
+  lastEnqueued: number;
+  counts: ScheduleCounts;
+  /** Failures seen by ticks, newest first (at most `SCHEDULE_ERRORS_KEPT`). */
+  lastErrors: ScheduleErrorEntry[];
 }
 
 /** Dependencies of the schedule functions, owned by the Producer. */
@@ -110,9 +152,14 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-/** Redis hash of objects a schedule already enqueued (must match the worker's `scheduleDoneKey`). */
-function doneKey(prefix: string, id: string): string {
+/** The hash of ETags the schedules of earlier versions kept (migrated by the worker's ticks). */
+function legacyDoneKey(prefix: string, id: string): string {
   return `${prefix}:schedule:${id}:done`;
+}
+
+const ID_RULE = /^[A-Za-z0-9._-]{1,100}$/;
+function checkId(id: string): void {
+  if (!ID_RULE.test(id)) throw new ValidationError([{ field: 'id', rule: `must be 1 to 100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})` }]);
 }
 
 /**
@@ -133,6 +180,8 @@ export async function scheduleTranscriptions(deps: ScheduleDeps, input: Transcri
       ...(input.mode === undefined ? {} : { mode: input.mode }),
       engine: input.engine ?? deps.defaultEngine,
       output: { bucket: input.output.bucket, prefix: input.output.prefix, formats: input.output.formats ?? [...TRANSCRIPT_FORMATS] },
+      ...(input.maxTries === undefined ? {} : { maxTries: input.maxTries }),
+      ...(input.retryDelayMs === undefined ? {} : { retryDelayMs: input.retryDelayMs }),
     });
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
@@ -173,6 +222,9 @@ function toSchedule(data: JobPayload<'scan-transcriptions'>, cron: string, tz: s
     mode: data.mode,
     output: data.output,
     request: data.request,
+    // Schedules saved before these fields existed run with the defaults.
+    maxTries: data.maxTries ?? 5,
+    retryDelayMs: data.retryDelayMs ?? 60_000,
   };
 }
 
@@ -192,14 +244,51 @@ export async function listTranscriptionSchedules(deps: ScheduleDeps): Promise<Tr
 }
 
 /**
- * Removes a schedule; its pending tick goes with it. The record of what it already enqueued is
- * kept, so re-creating the same id does not transcribe those objects again, unless `forget`.
+ * Removes a schedule; its pending tick goes with it. Its per-object states are kept, so
+ * re-creating the same id does not transcribe done objects again, unless `forget`.
  * Returns false when no such schedule existed.
  */
 export async function removeTranscriptionSchedule(deps: ScheduleDeps, id: string, { forget = false }: { forget?: boolean } = {}): Promise<boolean> {
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) throw new ValidationError([{ field: 'id', rule: `must be 1 to 100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})` }]);
+  checkId(id);
   const removed = await deps.queue.removeJobScheduler(id);
-  if (forget) await deps.redis.del(doneKey(deps.prefix, id));
+  if (forget) await deps.redis.del(...scheduleKeys(deps.prefix, id), legacyDoneKey(deps.prefix, id));
   deps.logger.info({ scheduleId: id, removed, forget }, 'transcription schedule removed');
   return removed;
+}
+
+/**
+ * A schedule's state for `obsq schedule show`: last and next tick, objects by status (done,
+ * pending, failed, given-up; read from the per-object hash, so always current) and the latest
+ * failures. `undefined` when no schedule has that id.
+ */
+export async function transcriptionScheduleStatus(deps: ScheduleDeps, id: string): Promise<TranscriptionScheduleStatus | undefined> {
+  checkId(id);
+  const schedule = await getSchedule(deps, id);
+  if (!schedule) return undefined;
+  const counts = Object.fromEntries(SCHEDULE_OBJECT_STATUSES.map((s) => [s, 0])) as ScheduleCounts;
+  const stateKey = scheduleStateKey(deps.prefix, id);
+  let cursor = '0';
+  do {
+    const [next, flat] = await deps.redis.hscan(stateKey, cursor, 'COUNT', 1000);
+    cursor = next;
+    for (let i = 1; i < flat.length; i += 2) {
+      const st = parseScheduleObjectState(flat[i]);
+      if (st) counts[st.status]++;
+    }
+  } while (cursor !== '0');
+  const [ticks, errors] = await Promise.all([
+    deps.redis.hgetall(scheduleTicksKey(deps.prefix, id)),
+    deps.redis.lrange(scheduleErrorsKey(deps.prefix, id), 0, -1),
+  ]);
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const lastTickAt = num(ticks.lastTickAt);
+  return {
+    schedule,
+    ...(lastTickAt === undefined ? {} : { lastTickAt }),
+    ...(schedule.next === undefined ? {} : { nextTickAt: schedule.next }),
+    ticks: num(ticks.ticks) ?? 0,
+    lastEnqueued: num(ticks.lastEnqueued) ?? 0,
+    counts,
+    lastErrors: errors.map((e) => JSON.parse(e) as ScheduleErrorEntry),
+  };
 }

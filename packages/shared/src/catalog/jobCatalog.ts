@@ -292,6 +292,16 @@ const scanTranscriptionsSchema = z.strictObject({
   engine: z.enum(['sis', 'local']),
   /** Each object's transcripts go under `output.prefix` plus the object's key path below `prefix`. */
   output: transcriptOutputSchema,
+  /**
+   * Transcriptions tried per object version before it is marked `given-up` (a try is one
+   * transcription job with all its own attempts). @defaultValue 5
+   */
+  maxTries: z.number().int().min(1).max(100).default(5),
+  /**
+   * Delay before re-enqueueing an object whose transcription failed, in ms; doubles per failed
+   * try (at most 6 h). @defaultValue 60000
+   */
+  retryDelayMs: z.number().int().min(1_000).max(24 * 60 * MINUTE).default(60_000),
 });
 
 const abortStaleUploadsSchema = z.strictObject({

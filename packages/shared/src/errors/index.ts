@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './capText.js';
+export * from './backPressure.js';

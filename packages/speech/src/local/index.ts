@@ -4,3 +4,5 @@ export * from './resample.js';
 export * from './pocketsphinxEngine.js';
 export * from './recognizer.js';
 export * from './transcribePcm.js';
+export * from './warmEngineDriver.js';
+export * from './enginePool.js';

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { ObsqError, ValidationError, coerceError } from '@obsq/shared';
 import { assertEngineAvailable, type PocketsphinxOptions } from './pocketsphinxEngine.js';
 import type { SpeechSegment } from './pocketsphinxOutput.js';
+import type { EnginePool } from './enginePool.js';
 import { startRecognizer } from './recognizer.js';
 
 /** Raw PCM delivered in chunks, with its length known up front (it sets the default timeout). */
@@ -30,6 +31,11 @@ export interface TranscribePcmOptions extends PocketsphinxOptions {
   needWordInfo?: boolean;
   /** Aborting kills the engine and rejects with `OBSQ_ABORTED`. */
   signal?: AbortSignal;
+  /**
+   * Decode on a warm engine from this pool (model already loaded) instead of starting a
+   * `pocketsphinx_continuous` process for this call. Same results either way.
+   */
+  pool?: EnginePool;
   /**
    * Upper bound for the whole decode, in ms. PocketSphinx runs at about 0.2× real time here.
    * @defaultValue 30000 + 3 × the audio duration
@@ -72,7 +78,14 @@ export async function transcribePcm(opts: TranscribePcmOptions): Promise<SpeechS
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const rec = startRecognizer({ ...opts, signal: controller.signal, endTimeoutMs: timeoutMs });
+  const rec = opts.pool
+    ? await opts.pool.acquire({
+        sampleRate: opts.sampleRate,
+        ...(opts.needWordInfo === undefined ? {} : { needWordInfo: opts.needWordInfo }),
+        signal: controller.signal,
+        endTimeoutMs: timeoutMs,
+      })
+    : startRecognizer({ ...opts, signal: controller.signal, endTimeoutMs: timeoutMs });
   const timer = setTimeout(() => {
     rec.abort(new ObsqError('OBSQ_TIMEOUT', `transcription did not finish within ${Math.round(timeoutMs)} ms`));
     // Stops reading the input too; the recognizer keeps the timeout as its failure.

@@ -25,6 +25,7 @@ export const SIS_ERROR_CODES = {
   'SIS.30006': { meaning: 'audio decode failed', retryable: false },
   'SIS.30008': { meaning: 'transcription failed', retryable: true },
   'APIGW.0301': { meaning: 'incorrect IAM authentication information (AK/SK or token), HTTP 401', retryable: false },
+  'APIGW.0308': { meaning: 'API gateway throttling threshold reached, HTTP 429', retryable: true },
 } as const satisfies Record<string, { meaning: string; retryable: boolean }>;
 
 /** A code listed in {@link SIS_ERROR_CODES}. Servers may send others; treat those as strings. */
@@ -39,3 +40,15 @@ export function isRetryableSisCode(code: string): boolean {
   if (known) return known.retryable;
   return !code.startsWith('APIGW.');
 }
+
+/**
+ * Codes that mean "too busy, come back later" rather than failure: back-pressure, so the job is
+ * put back without spending an attempt. The protocol notes (sis-rasr-protocol.md §6) found no
+ * documented SIS concurrency-limit code ([U]); the FAQ says to retry after 2–5 s, and the gateway
+ * in front of SIS answers its throttling with APIGW.0308 / HTTP 429. Handshake answers 429 and 503
+ * count as back-pressure whatever their code (see `sisRasrClient`).
+ */
+export const SIS_THROTTLING_CODES: ReadonlySet<string> = new Set(['APIGW.0308']);
+
+/** Delay used when a throttling answer carries no `Retry-After`, in ms (the FAQ's 2–5 s). */
+export const SIS_THROTTLE_DEFAULT_DELAY_MS = 3_000;

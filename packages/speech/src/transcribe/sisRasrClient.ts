@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { ConfigError, ObsqError, coerceError } from '@obsq/shared';
+import { ConfigError, ObsqError, coerceError, parseRetryAfter } from '@obsq/shared';
 import {
   SIS_AUDIO_FORMAT_INFO,
   parseServerMessage,
@@ -256,8 +256,8 @@ export class SisRasrClient {
       ws.once('open', () => settle(undefined));
       ws.once('unexpected-response', (_req, res) => {
         readBody(res, MAX_ERROR_BODY_BYTES).then(
-          (body) => settle(handshakeError(res.statusCode ?? 0, body)),
-          (err: unknown) => settle(handshakeError(res.statusCode ?? 0, '', err)),
+          (body) => settle(handshakeError(res.statusCode ?? 0, body, res.headers['retry-after'])),
+          (err: unknown) => settle(handshakeError(res.statusCode ?? 0, '', res.headers['retry-after'], err)),
         );
       });
     });
@@ -495,9 +495,10 @@ function readBody(res: IncomingMessage, limit: number): Promise<string> {
 /**
  * Error for a non-101 answer to the upgrade. APIG bodies look like
  * `{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information: …"}`.
- * 401/403 and other 4xx (except 408/429) are permanent; 5xx, 408 and 429 are retryable.
+ * 401/403 and other 4xx (except 408/429) are permanent; 5xx, 408 and 429 are retryable; 429 and
+ * 503 are back-pressure, with their `Retry-After`.
  */
-function handshakeError(status: number, body: string, cause?: unknown): ObsqError {
+function handshakeError(status: number, body: string, retryAfter: string | undefined, cause?: unknown): ObsqError {
   let code: string | undefined;
   let msg: string | undefined;
   let requestId: string | undefined;
@@ -513,8 +514,16 @@ function handshakeError(status: number, body: string, cause?: unknown): ObsqErro
   code ??= `HTTP.${status}`;
   msg ??= body.trim().slice(0, 200) || `WebSocket upgrade refused with HTTP ${status}`;
   const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+  const retryAfterMs = parseRetryAfter(retryAfter);
   return sisError(
-    { error_code: code, error_msg: msg, http_status: status, source: 'HANDSHAKE', ...(requestId ? { request_id: requestId } : {}) },
+    {
+      error_code: code,
+      error_msg: msg,
+      http_status: status,
+      source: 'HANDSHAKE',
+      ...(requestId ? { request_id: requestId } : {}),
+      ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
+    },
     { permanent, cause },
   );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import {
+  backPressureOf,
   ConfigError,
   ObsqError,
   coerceError,
@@ -25,7 +26,7 @@ import {
   type SisSegment,
   type SisStartConfig,
 } from '../sis/index.js';
-import { transcribePcm, type PocketsphinxOptions } from '../local/index.js';
+import { transcribePcm, type EnginePool, type PocketsphinxOptions } from '../local/index.js';
 import { joinText } from './joinText.js';
 import { SisRasrClient, type SisRasrClientOptions } from './sisRasrClient.js';
 import type { TranscribeEngine, TranscriptionResult } from './transcriptionResult.js';
@@ -66,8 +67,11 @@ export interface TranscribeOptions {
   engine: TranscribeEngine;
   /** SIS client options (endpoint, credentials, timeouts, pace); required for `engine: 'sis'`. */
   sis?: SisRasrClientOptions;
-  /** Local engine options (binary, model paths). */
-  local?: PocketsphinxOptions;
+  /**
+   * Local engine options (binary, model paths, and a warm engine pool to decode on). With a
+   * pool, a job whose engine crashes mid-way is decoded once more on a fresh engine.
+   */
+  local?: PocketsphinxOptions & { pool?: EnginePool };
   /** Cancels the whole transcription, including backoff waits. */
   signal?: AbortSignal;
   /**
@@ -107,6 +111,11 @@ function shiftSegment(seg: SisSegment, offsetMs: number): SisSegment {
     }),
   };
   return { ...seg, start_time: seg.start_time + offsetMs, end_time: seg.end_time + offsetMs, ...(result && { result }) };
+}
+
+/** A warm engine that exited on its own (not killed for an abort or a timeout). */
+function isEngineCrash(err: unknown): boolean {
+  return err instanceof ObsqError && err.code === 'OBSQ_ENGINE' && !err.permanent && err.details?.engineCrashed === true;
 }
 
 function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -196,17 +205,27 @@ async function transcribeOpened(
         progress(total === 0 ? audio.durationMs : Math.floor((fed / total) * audio.durationMs));
       }
     }
-    segments = await transcribePcm({
-      ...options.local,
-      // G.711 is decoded chunk by chunk on its way to the engine (2 bytes of PCM per sample).
-      pcm: {
-        byteLength: (audio.data.byteLength / info.bytesPerSample) * 2,
-        chunks: toPcm16Chunks(counted(audio.data.chunks(chunksOptions)), audio.format),
-      },
-      sampleRate: info.sampleRate,
-      needWordInfo: request.needWordInfo === 'yes',
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const decode = () =>
+      transcribePcm({
+        ...options.local,
+        // G.711 is decoded chunk by chunk on its way to the engine (2 bytes of PCM per sample).
+        pcm: {
+          byteLength: (audio.data.byteLength / info.bytesPerSample) * 2,
+          chunks: toPcm16Chunks(counted(audio.data.chunks(chunksOptions)), audio.format),
+        },
+        sampleRate: info.sampleRate,
+        needWordInfo: request.needWordInfo === 'yes',
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    try {
+      segments = await decode();
+    } catch (err) {
+      // A warm engine that died mid-job has been replaced; the file is read again from the start.
+      if (!options.local?.pool || !isEngineCrash(err)) throw err;
+      log.warn({ err: coerceError(err) }, 'local engine crashed mid-job; decoding again on a fresh engine');
+      fed = 0;
+      segments = await decode();
+    }
     traceIds = [randomUUID()];
   } else if (options.engine === 'sis') {
     if (!options.sis) throw new ConfigError("sis options are required for engine 'sis'");
@@ -279,6 +298,10 @@ async function runSessions(
       } catch (err) {
         const e = coerceError(err);
         if (isPermanent(e) || (e instanceof ObsqError && e.code === 'OBSQ_ABORTED')) throw e;
+        // "Too busy" before anything was recognised: hand it to the caller (the worker puts the
+        // job back without spending an attempt) rather than hold a slot while waiting here.
+        const busy = backPressureOf(e);
+        if (busy && segments.length === 0 && resumeMs === undefined) throw e;
         if (resumeMs !== undefined && resumeMs > sessionStartMs) {
           offsetMs = Math.floor(resumeMs);
           offsetBytes = Math.min(chunkEnd, audioByteOffset(offsetMs, format));
@@ -297,7 +320,7 @@ async function runSessions(
             ...(e instanceof ObsqError && e.details ? { details: { ...e.details, retries: attempts } } : { details: { retries: attempts } }),
           });
         }
-        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+        const delay = Math.max(busy?.retryAfterMs ?? 0, Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2));
         log.warn({ err: e, failure: failures, of: attempts, resumeAtMs: offsetMs, delayMs: Math.round(delay) }, 'sis session failed, retrying');
         await abortableDelay(delay, options.signal);
       }

@@ -9,7 +9,7 @@ import { abortStaleUploads } from './abortStaleUploads.js';
 
 export type * from './jobContext.js';
 export { multipartEtag, PartFailedError } from './completeMultipart.js';
-export { scheduleDoneKey, scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued } from './scanTranscriptions.js';
+export { scheduledTranscriptionJobId, type ScanRecordBody, type ScanEnqueued, type ScanFailed } from './scanTranscriptions.js';
 export type { PutObjectRecordBody } from './putObject.js';
 export type { AbortStaleRecordBody } from './abortStaleUploads.js';
 export type { TranscriptOutput, TranscriptRecordBody } from './transcribeAudioFile.js';

@@ -2,6 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GetResult, JobName, JobPayload, ResultStore, SisConfig, SourceHardlinkPolicy, UrlClient } from '@obsq/shared';
+import type { EnginePool } from '@obsq/speech';
 import type { ObsClient } from '@obsq/storage';
 import type { WorkerMetrics } from '../metrics/index.js';
 
@@ -52,10 +53,19 @@ export interface HandlerSettings {
   urls: UrlClient;
   /** `OBSQ_AUDIO_MAX_BYTES`: largest audio a transcription downloads, in bytes. */
   audioMaxBytes: number;
+  /**
+   * Warm local engines (one per transcription slot), used by transcribe-audio-file with engine
+   * `local`. Unset: a PocketSphinx process per job (the driver could not be built here).
+   */
+  localEngine?: EnginePool;
 }
 
-/** A job handler: returns the job's GetResult record on success, throws on failure. */
-export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult>;
+/**
+ * A job handler: returns the job's GetResult record on success, throws on failure. `undefined`
+ * means "nothing worth a record" and writes none: only for jobs nobody waits on (a schedule tick
+ * that found nothing to do), so the results stream is not flooded with empty entries.
+ */
+export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<GetResult | undefined>;
 
 /**
  * How the worker runs one job name (the catalog's `JobDefinition` says what the job is; this says

@@ -147,6 +147,7 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
         mode: data.mode,
         engine: data.engine,
         ...(data.engine === 'sis' ? { sis: { ...sisClientOptions(ctx.settings.sis), logger: ctx.logger } } : {}),
+        ...(data.engine === 'local' && ctx.settings.localEngine ? { local: { pool: ctx.settings.localEngine } } : {}),
         signal,
         logger: ctx.logger,
         onProgress: (fraction, audioMsDone) => void ctx.job.updateProgress({ fraction, audioMsDone }).catch(() => undefined),

@@ -18,9 +18,10 @@ export type QueueDepthState = (typeof QUEUE_DEPTH_STATES)[number];
 
 /**
  * How a job attempt ended: `completed`, `failed` (final: no attempt left, or a permanent error),
- * or `retried` (this attempt failed and BullMQ will run it again).
+ * `retried` (this attempt failed and BullMQ will run it again), or `throttled` (a remote said
+ * "too busy": put back with a delay, no attempt spent).
  */
-export type JobOutcome = 'completed' | 'failed' | 'retried';
+export type JobOutcome = 'completed' | 'failed' | 'retried' | 'throttled';
 
 /** Which byte counter `bytes()` adds to. */
 export type ByteDirection = 'uploaded' | 'copied' | 'downloaded';

@@ -69,7 +69,8 @@ export interface WorkerMetrics {
   /**
    * A job attempt ended. Call exactly once per `jobStarted`. `failed` means final failure
    * (`obsq_jobs_failed_total{error_code}`); `retried` means BullMQ will run it again
-   * (`obsq_job_retries_total`).
+   * (`obsq_job_retries_total`); `throttled` means a remote said "too busy" and the job was put
+   * back without spending an attempt (`obsq_jobs_throttled_total`).
    * @param durationSeconds the attempt's run time, in seconds
    * @param errorCode the error's `code` (failed only; unknown codes become `other`)
    */
@@ -101,6 +102,13 @@ export interface WorkerMetrics {
    * @param open multipart uploads open under the scanned prefix
    */
   uploadsScanned(schedule: string, open: number, aborts: { aborted: number; gone: number; failed: number }): void;
+  /** A schedule gave an object version up after its last try: `obsq_schedule_objects_given_up_total` +1. */
+  scheduleGivenUp(): void;
+  /**
+   * A local engine process was killed and replaced: `obsq_local_engine_replaced_total{reason}` +1.
+   * @param reason `crashed` (exited on its own), `stuck` (timed out) or `aborted` (job cancelled)
+   */
+  engineReplaced(reason: 'crashed' | 'stuck' | 'aborted'): void;
 }
 
 /** Default metrics dropped by {@link createWorkerMetrics}; see the comment there. */
@@ -209,6 +217,23 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     buckets: STORAGE_REQUEST_BUCKETS,
     registers,
   });
+  const throttled = new Counter({
+    name: 'obsq_jobs_throttled_total',
+    help: 'Job attempts a remote answered with back-pressure (SIS concurrency or rate limit); each put the job back with a delay without spending an attempt.',
+    labelNames: ['queue'] as const,
+    registers,
+  });
+  const givenUp = new Counter({
+    name: 'obsq_schedule_objects_given_up_total',
+    help: 'Object versions a transcription schedule gave up; one per object whose last allowed try failed.',
+    registers,
+  });
+  const engineReplaced = new Counter({
+    name: 'obsq_local_engine_replaced_total',
+    help: 'Warm local engine processes killed and replaced; one per process, by why.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const sisActive = new Gauge({
     name: 'obsq_sis_sessions_active',
     help: 'SIS real-time recognition websocket sessions open in this worker right now.',
@@ -272,7 +297,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   // Counters start at 0 for every known queue: a series that first appears at 1 hides that first
   // increment from rate()/increase(), and alerts on rare events (stalls) would miss it.
   for (const queue of METRIC_QUEUES) {
-    for (const counter of [completed, attempts, retries, stalled]) counter.inc({ queue }, 0);
+    for (const counter of [completed, attempts, retries, stalled, throttled]) counter.inc({ queue }, 0);
   }
 
   if (opts.collectDefault) {
@@ -297,6 +322,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       if (nonNegative(durationSeconds)) duration.observe({ queue: q, outcome }, durationSeconds);
       if (outcome === 'completed') completed.inc({ queue: q });
       else if (outcome === 'failed') failed.inc({ queue: q, error_code: errorCodeLabel(errorCode) });
+      else if (outcome === 'throttled') throttled.inc({ queue: q });
       else retries.inc({ queue: q });
     },
     jobStalled(queue) {
@@ -325,6 +351,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       const labels = { queue: queueLabel(queue), engine: engineLabel(engine) };
       if (nonNegative(seconds)) audioSeconds.inc(labels, seconds);
       if (nonNegative(realTimeFactor)) rtf.observe(labels, realTimeFactor);
+    },
+    scheduleGivenUp() {
+      givenUp.inc();
+    },
+    engineReplaced(reason) {
+      engineReplaced.inc({ reason: ['crashed', 'stuck', 'aborted'].includes(reason) ? reason : 'crashed' });
     },
   };
 }

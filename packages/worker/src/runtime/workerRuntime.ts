@@ -1,7 +1,8 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
+  backPressureOf,
   catalogBackoffStrategy,
   cancelledAmong,
   coerceError,
@@ -14,6 +15,7 @@ import {
   batchMembershipOf,
   BatchStore,
   ResultStore,
+  type BackPressure,
   type GetResult,
   type JobName,
 } from '@obsq/shared';
@@ -100,7 +102,8 @@ function failureRecord(err: Error): GetResult {
 
 /**
  * Runs one BullMQ Worker per job name. Owns the invariants every job shares: payload validated
- * again, a timeout and shutdown signal per attempt, exactly one GetResult record per finished job,
+ * again, a timeout and shutdown signal per attempt, exactly one GetResult record per finished job
+ * (none for a success whose handler returns no record: a quiet schedule tick),
  * permanent failures stopped at once, retries with the catalog's jittered backoff.
  */
 export class WorkerRuntime {
@@ -246,7 +249,7 @@ export class WorkerRuntime {
     };
   }
 
-  private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult> {
+  private async process(name: JobName, job: Job, token: string | undefined, bullSignal?: AbortSignal): Promise<GetResult | undefined> {
     const started = performance.now();
     const attempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
@@ -266,13 +269,17 @@ export class WorkerRuntime {
       const cancelledBefore = [...(await cancelledAmong(this.opts.redis, this.opts.prefix, running.ids))][0];
       if (cancelledBefore !== undefined) throw cancelledError(cancelledBefore);
       const result = await def.run(ctx);
-      await this.writeRecord(name, job, result);
+      if (result !== undefined) await this.writeRecord(name, job, result);
       const seconds = (performance.now() - started) / 1000;
       this.opts.metrics.jobFinished(name, 'completed', seconds);
       logger.info({ durationMs: Math.round(seconds * 1000) }, `job ${job.id} (${name}) completed on attempt ${attempt} of ${attempts}`);
       return result;
     } catch (thrown) {
       let err = coerceError(thrown);
+      const busy = backPressureOf(err);
+      if (busy && token !== undefined && !this.abort.signal.aborted) {
+        return await this.putBack(name, job, token, busy, err, started, logger);
+      }
       // A failure caused by the cancel itself (the upload aborted under a part's PUT) is reported as
       // the cancel, also when it came before this attempt's next check.
       const cancelledBy = running.cancel.signal.aborted
@@ -307,6 +314,27 @@ export class WorkerRuntime {
     } finally {
       this.running.delete(running);
     }
+  }
+
+  /**
+   * Back-pressure is not failure: the job goes back to `delayed` for the remote's `Retry-After`
+   * (jittered, so throttled jobs do not return in lockstep) and BullMQ's `moveToDelayed` does not
+   * count an attempt; no record is written. BullMQ's manual rate limit (`queue.rateLimit` +
+   * `RateLimitError`) was not used: in 6.7 it is only honoured when the worker has a `limiter`
+   * (`getRateLimitTTL` needs `maxJobs`), without one the job is fetched again at once; and it
+   * would pause the whole queue, local-engine transcriptions included, for a SIS limit.
+   */
+  private async putBack(name: JobName, job: Job, token: string, busy: BackPressure, err: Error, started: number, logger: Logger): Promise<never> {
+    const base = busy.retryAfterMs ?? 5_000;
+    const delayMs = Math.round(base * (1 + Math.random() / 2));
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    const seconds = (performance.now() - started) / 1000;
+    this.opts.metrics.jobFinished(name, 'throttled', seconds);
+    logger.warn(
+      { err, errorCode: errorCode(err), delayMs, durationMs: Math.round(seconds * 1000) },
+      `job ${job.id} (${name}) throttled by a remote; back in ${delayMs} ms without spending an attempt`,
+    );
+    throw new DelayedError();
   }
 
   private queue(name: JobName): Queue {

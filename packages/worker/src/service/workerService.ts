@@ -12,6 +12,7 @@ import {
   type Logger,
   type WorkerConfig,
 } from '@obsq/shared';
+import { EnginePool } from '@obsq/speech';
 import { obsClientFromConfig } from '@obsq/storage';
 import { startMetricsServer, type MetricsServer } from '../http/index.js';
 import { createWorkerMetrics, QUEUE_DEPTH_STATES, statusClassOf } from '../metrics/index.js';
@@ -83,6 +84,19 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
     const urls = new UrlClient(config.url);
     releasers.push(['url client', () => urls.close()]);
 
+    const localEngine = (queues ?? (Object.keys(jobCatalog) as JobName[])).includes('transcribe-audio-file')
+      ? await EnginePool.create({
+          size: config.concurrency['transcribe-audio-file'],
+          onReplaced: (reason) => metrics.engineReplaced(reason),
+          logger,
+        }).catch((err: unknown) => {
+          // Still works, only slower: a PocketSphinx process (and model load) per job.
+          logger.warn({ err }, 'warm local engines unavailable; local transcriptions start an engine per job');
+          return undefined;
+        })
+      : undefined;
+    if (localEngine) releasers.push(['local engines', () => localEngine.close()]);
+
     runtime = new WorkerRuntime({
       connection,
       redis,
@@ -96,7 +110,7 @@ export async function startWorkerService(config: WorkerConfig, { logger, queues 
       stalledIntervalMs: config.stalledIntervalMs,
       logger,
       metrics,
-      settings: { sis: config.sis, sourceHardlinks: config.sourceHardlinks, urls, audioMaxBytes: config.audioMaxBytes },
+      settings: { sis: config.sis, sourceHardlinks: config.sourceHardlinks, urls, audioMaxBytes: config.audioMaxBytes, ...(localEngine ? { localEngine } : {}) },
       queues,
     });
     metricsServer = await startMetricsServer({
