@@ -30,7 +30,8 @@ export async function resolveSourcePath(path: string, roots: readonly string[]):
     const realRoot = await realpath(root).catch(() => undefined);
     if (!realRoot) continue;
     const rel = relative(realRoot, real);
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) return real;
+    // Outside means `..` or `../…` (or another drive); a name such as `..data` inside the root is fine.
+    if (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return real;
   }
   throw new ObsqError(
     'OBSQ_SOURCE_FORBIDDEN',
