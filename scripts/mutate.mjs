@@ -16,11 +16,11 @@ export const MODULES = {
   },
   completeMultipart: {
     mutate: ['packages/worker/src/jobs/completeMultipart.ts'],
-    tests: ['test/issue14IntegrityChecks.test.ts', 'test/issue9WorkerFixes.test.ts'],
+    tests: ['test/issue14IntegrityChecks.test.ts', 'test/issue14CopyChecks.test.ts', 'test/issue9WorkerFixes.test.ts'],
   },
   copyObject: {
     mutate: ['packages/worker/src/jobs/copyObject.ts'],
-    tests: ['test/issue14IntegrityChecks.test.ts'],
+    tests: ['test/issue14CopyChecks.test.ts'],
   },
   retry: {
     mutate: ['packages/storage/src/retry.ts'],
