@@ -28,7 +28,7 @@ export const MODULES = {
   },
   signing: {
     mutate: ['packages/storage/src/signing/*.ts', '!packages/storage/src/signing/*.test.ts', '!packages/storage/src/signing/index.ts', '!packages/storage/src/signing/types.ts'],
-    tests: ['packages/storage/src/signing/signing.test.ts'],
+    tests: ['packages/storage/src/signing/signing.test.ts', 'packages/storage/src/signing/signingEdges.test.ts'],
   },
   sourceSandbox: {
     mutate: ['packages/shared/src/validation/sourcePath.ts', 'packages/worker/src/sources/fileSource.ts', 'packages/worker/src/sources/urlSource.ts'],
