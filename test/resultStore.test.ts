@@ -103,13 +103,18 @@ describe('ResultStore', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
   });
 
-  it('waitFor reads the record from the stream entry when the key is already gone', async () => {
-    const store = new ResultStore({ redis: client, prefix: prefix(), retentionSeconds: 1 });
-    const waiting = store.waitFor('short', blocking, { timeoutMs: 10_000 });
+  it('waitFor takes the record from the stream entry when the key is gone, skipping other jobs and entries without a record', async () => {
+    const store = new ResultStore({ redis: client, prefix: prefix() });
+    const waiting = store.waitFor<{ etag: string }>('short', blocking, { timeoutMs: 10_000 });
     await blocked();
-    await store.writeOnce({ jobId: 'short', queue: 'upload-part', attempts: 1, result: ok });
-    await client.del(store.key('short'));
-    expect((await waiting)?.jobId).toBe('short');
+    // Entries as XADD would leave them had the record's key already expired: only the stream has them.
+    const rec = { jobId: 'short', queue: 'upload-part', attempts: 1, finishedAt: 1, result: ok };
+    await client.xadd(store.streamKey, '*', 'jobId', 'other', 'queue', 'upload-part', 'record', JSON.stringify({ ...rec, jobId: 'other' }));
+    await client.xadd(store.streamKey, '*', 'jobId', 'short', 'queue', 'upload-part');
+    await client.xadd(store.streamKey, '*', 'queue', 'upload-part', 'record', JSON.stringify({ ...rec, jobId: 'nameless' }));
+    await client.xadd(store.streamKey, '*', 'jobId', 'short', 'queue', 'upload-part', 'record', JSON.stringify(rec));
+    expect(await waiting).toEqual(rec);
+    expect(await store.get('short')).toBeUndefined();
   });
 
   it('waitFor stops when its signal is aborted', async () => {
