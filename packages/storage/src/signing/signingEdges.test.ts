@@ -122,7 +122,10 @@ describe('signV4 details', () => {
   });
 
   it('never signs hop-by-hop headers; an explicit list is lower-cased and de-duplicated', () => {
-    const hop = { Connection: 'keep-alive', 'User-Agent': 'u', Expect: '100-continue', 'Transfer-Encoding': 'chunked', 'X-Amzn-Trace-Id': 't' };
+    const hop = {
+      Authorization: 'old', Connection: 'keep-alive', Expect: '100-continue', 'Keep-Alive': '5', TE: 'trailers', Trailer: 'x',
+      'Transfer-Encoding': 'chunked', Upgrade: 'h2c', 'User-Agent': 'u', 'X-Amzn-Trace-Id': 't', 'Proxy-Authorization': 'p',
+    };
     const a = signV4({ ...req(), host: 'h', headers: { ...hop, 'x-custom': '1' } }, creds, { region: 'r', date: DATE });
     expect(a.signedHeaders).toEqual(['host', 'x-amz-date', 'x-custom']);
     const b = signV4({ ...req(), host: 'h', headers: { 'x-custom': '1' } }, creds, { region: 'r', date: DATE, signedHeaders: ['Host', 'host', 'X-Custom'] });
