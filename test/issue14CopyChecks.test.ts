@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '@obsq/shared';
@@ -97,6 +98,12 @@ describe('issue 14: copy-object in process', () => {
     const part3 = await stack.producer.getResult<{ partNumber: number; etag: string; size: number; lastModified: string }>(`${enq.jobId}-part-3`);
     expect(part3?.result.body).toMatchObject({ partNumber: 3, etag: `"${md5s[2]}"`, size: PART - 5 });
     expect(part3?.result.body!.lastModified).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const parts = new Queue('copy-object', { connection: stack.producerRedis, prefix: `{${stack.env.OBSQ_PREFIX}}` });
+    try {
+      expect((await parts.getJob(`${enq.jobId}-part-3`))?.progress).toEqual({ bytes: PART - 5, total: PART - 5 });
+    } finally {
+      await parts.close();
+    }
     expect(await sha256Object(stack.storage, 'ingest', 'dst/multi.bin')).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect((await copied()) - before).toBe(bytes.length);
   });
