@@ -108,9 +108,26 @@ describe('presign lifetimes', () => {
     expect(again.query.find(([k]) => k === 'X-Amz-Credential')?.[1]).toBe('AK/20250701/r/s3/aws4_request');
     expect(again.canonicalRequest.split('\n').at(-1)).toBe('UNSIGNED-PAYLOAD');
   });
+
+  it('presignV4 adds the token also when the query has other parameters, and names the algorithm', () => {
+    const p = presignV4({ ...req({ query: [['uploadId', 'U']] }), host: 'h' }, { ...creds, securityToken: 'TOK' }, { region: 'r', date: DATE });
+    expect(p.query).toContainEqual(['X-Amz-Security-Token', 'TOK']);
+    expect(p.query).toContainEqual(['X-Amz-Algorithm', 'AWS4-HMAC-SHA256']);
+    expect(p.query[0]).toEqual(['uploadId', 'U']);
+  });
 });
 
 describe('signV4 details', () => {
+  it('the empty-body hash is SHA-256 of nothing, in hex', () => {
+    expect(EMPTY_SHA256).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('signs the Host header as given, and adds req.host only when there is none', () => {
+    const given = signV4({ ...req({ headers: { Host: 'bucket.obs.example.com' } }), host: 'h' }, creds, { region: 'r', date: DATE });
+    expect(given.canonicalRequest).toContain('host:bucket.obs.example.com\n');
+    expect(signV4({ ...req(), host: 'h' }, creds, { region: 'r', date: DATE }).canonicalRequest).toContain('host:h\n');
+  });
+
   it('adds x-amz-date (unless Date is sent) and the session token, and signs them', () => {
     const a = signV4({ ...req(), host: 'h' }, { ...creds, securityToken: 'TOK' }, { region: 'r', date: DATE });
     expect(a.addedHeaders).toEqual({ 'x-amz-date': '20250701T000000Z', 'x-amz-security-token': 'TOK' });
