@@ -1,5 +1,4 @@
-// @ts-nocheck
-// 
+// @ts-check
 import tseslint from 'typescript-eslint';
 import unicorn from 'eslint-plugin-unicorn';
 import globals from 'globals';

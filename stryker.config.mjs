@@ -10,6 +10,9 @@ export default {
   // In place: the workspace packages resolve each other through pnpm's symlinks, which a sandbox
   // copy would bypass (tests would import the unmutated originals). Stryker restores the files.
   inPlace: true,
+  // Vitest strips types without checking them, so Stryker need not add @ts-nocheck: in place it
+  // would otherwise touch (and later restore) every source file of the repository.
+  disableTypeChecks: false,
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 30_000,
@@ -17,7 +20,8 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${module}.html` },
   jsonReporter: { fileName: `reports/mutation/${module}.json` },
-  tempDirName: '.stryker-tmp',
+  // One temp dir per module, so two runs on modules whose tests share no code can go side by side.
+  tempDirName: `.stryker-tmp/${module}`,
   cleanTempDir: true,
   thresholds: { high: 90, low: 80, break: null },
 };

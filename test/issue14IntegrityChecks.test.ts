@@ -3,11 +3,13 @@ import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '@obsq/shared';
 import { multipartEtag, startWorkerService, type WorkerService } from '@obsq/worker';
 import { sha256File, sha256Object, startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/waitFor.js';
 
 /*
  * Issue 14: each integrity check is shown to fire. The worker runs in this process (so mutation
@@ -189,4 +191,105 @@ describe('issue 14: integrity checks fire', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('reports progress: half when the part is hashed, all of it once stored', async () => {
+    const { path } = await sourceFile('progress.bin', 4 * PART);
+    const prefix = `{${stack.env.OBSQ_PREFIX}}`;
+    const events = new QueueEvents('upload-part', { connection: { host: '127.0.0.1', port: stack.redis.port, maxRetriesPerRequest: null }, prefix });
+    const queue = new Queue('upload-part', { connection: stack.producerRedis, prefix });
+    const seen = new Map<string, unknown[]>();
+    events.on('progress', ({ jobId, data }) => seen.set(jobId, [...(seen.get(jobId) ?? []), data]));
+    try {
+      await events.waitUntilReady();
+      const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'progress.bin', partSize: 4 * PART });
+      expect((await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 })).result.status).toBe(200);
+      const jobId = `${enq.jobId}-part-1`;
+      // A file part is read in one chunk: one report at half (hashed), one at the end (stored).
+      await waitForEvents(() => (seen.get(jobId) ?? []).length >= 2);
+      expect(seen.get(jobId)).toEqual([
+        { bytes: 2 * PART, total: 4 * PART },
+        { bytes: 4 * PART, total: 4 * PART },
+      ]);
+      const job = await queue.getJob(jobId);
+      expect(job?.progress).toEqual({ bytes: 4 * PART, total: 4 * PART });
+    } finally {
+      await events.close();
+      await queue.close();
+    }
+  });
+
+  it('a part whose answers were lost is found on the server by the next attempt and not sent again', async () => {
+    // The client tries three times; all three PUTs are stored but their answers are cut, so the
+    // job's first attempt fails; the second finds the part (right MD5 and size) with ListParts.
+    stack.devstack.setFaults([{ op: 'UploadPart', times: 3, tamper: 'drop-response' }]);
+    const { path, bytes } = await sourceFile('lost.bin', 60 * KiB);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'lost.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(200);
+    const part = await stack.producer.getResult<{ partNumber: number; etag: string; size: number; md5: string }>(`${enq.jobId}-part-1`);
+    expect(part?.attempts).toBe(2);
+    expect(part?.result).toMatchObject({ status: 200, reason: 'OK' });
+    expect(part?.result.body).toEqual({ partNumber: 1, etag: `"${md5hex(bytes)}"`, size: 60 * KiB, md5: md5hex(bytes) });
+    expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(3);
+    expect(stack.devstack.stats().operations.ListParts!.requests).toBe(1);
+    expect(await sha256Object(stack.storage, 'ingest', 'lost.bin')).toBe(await sha256File(path));
+  });
+
+  it('a part found on the server with other bytes is sent again', async () => {
+    // Lost answers again, but before the retry another writer replaces part 1 with other bytes.
+    stack.devstack.setFaults([{ op: 'UploadPart', times: 3, tamper: 'drop-response' }]);
+    const { path } = await sourceFile('replaced.bin', 60 * KiB);
+    const prefix = `{${stack.env.OBSQ_PREFIX}}`;
+    const parts = new Queue('upload-part', { connection: stack.producerRedis, prefix });
+    try {
+      const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'replaced.bin', partSize: PART });
+      const jobId = `${enq.jobId}-part-1`;
+      await waitForEvents(async () => (await parts.getJobState(jobId)) === 'delayed');
+      // Hold the retry until the other writer is done, then let it run (no race with the backoff).
+      const job = (await parts.getJob(jobId))!;
+      await job.changeDelay(60_000);
+      const other = randomBytes(60 * KiB);
+      await stack.storage.uploadPart({ bucket: 'ingest', key: 'replaced.bin', uploadId: enq.uploadId, partNumber: 1, body: other });
+      await job.promote();
+      const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
+      expect(rec.result.status).toBe(200);
+      expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(5);
+      expect(await sha256Object(stack.storage, 'ingest', 'replaced.bin')).toBe(await sha256File(path));
+    } finally {
+      await parts.close();
+    }
+  });
+
+  it('a part whose bytes no longer match the MD5 taken at enqueue fails for good with OBSQ_SOURCE_CHANGED', async () => {
+    const { path, bytes } = await sourceFile('changed.bin', 10 * KiB);
+    const prefix = `{${stack.env.OBSQ_PREFIX}}`;
+    const up = await stack.storage.initiateMultipartUpload({ bucket: 'ingest', key: 'changed.bin' });
+    const queue = new Queue('upload-part', { connection: stack.producerRedis, prefix });
+    try {
+      const payload = (contentMd5: string) => ({
+        uploadId: up.body!.uploadId, bucket: 'ingest', key: 'changed.bin', partNumber: 1, offset: 0, size: bytes.length, totalParts: 1,
+        source: { kind: 'file', path }, contentMd5,
+      });
+      const stale = createHash('md5').update(Buffer.from('other bytes')).digest('base64');
+      await queue.add('upload-part', payload(stale), { jobId: 'md5-stale', attempts: 3 });
+      const bad = await stack.producer.waitForResult('md5-stale', { timeoutMs: 30_000 });
+      expect(bad.attempts).toBe(1);
+      expect(bad.result).toMatchObject({
+        status: 0,
+        errorCode: 'OBSQ_SOURCE_CHANGED',
+        errorMessage: 'source: part 1 bytes no longer match the MD5 taken at enqueue',
+      });
+      await queue.add('upload-part', payload(createHash('md5').update(bytes).digest('base64')), { jobId: 'md5-same', attempts: 3 });
+      const good = await stack.producer.waitForResult<{ md5: string }>('md5-same', { timeoutMs: 30_000 });
+      expect(good.result.body?.md5).toBe(md5hex(bytes));
+      expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(1);
+    } finally {
+      await queue.close();
+      await stack.storage.abortMultipartUpload({ bucket: 'ingest', key: 'changed.bin', uploadId: up.body!.uploadId });
+    }
+  });
 });
+
+function waitForEvents(cond: () => boolean | Promise<boolean>): Promise<void> {
+  return waitFor(cond, { timeoutMs: 30_000, what: 'condition' }).then(() => undefined);
+}

@@ -219,6 +219,9 @@ describe('classifyFailure: edges', () => {
     const noStatus = Object.assign(new Error('x'), { result: result(0, ''), code: 'ENOENT' });
     expect(classifyFailure(noStatus)).toEqual({ retryable: false, reason: 'local error ENOENT' });
     expect(classifyFailure(null)).toEqual({ retryable: true, reason: 'unclassified error' });
+    // Only something with a numeric status and a header list is a result.
+    expect(classifyFailure({ header: [], code: 'ENOENT' })).toEqual({ retryable: false, reason: 'local error ENOENT' });
+    expect(classifyFailure({ status: 404, code: 'ENOENT' })).toEqual({ retryable: false, reason: 'local error ENOENT' });
     expect(classifyFailure(undefined)).toEqual({ retryable: true, reason: 'unclassified error' });
   });
 
@@ -233,7 +236,9 @@ describe('classifyFailure: edges', () => {
   it('obsq errors say why, by name: permanent or transient', () => {
     expect(classifyFailure(new ObsqError('OBSQ_SOURCE', 'x', { permanent: true }))).toEqual({ retryable: false, reason: 'OBSQ_SOURCE (permanent)' });
     expect(classifyFailure(new ObsqError('OBSQ_SOURCE', 'x'))).toEqual({ retryable: true, reason: 'OBSQ_SOURCE (transient)' });
-    // `permanent` on something that is not an obsq error is ignored.
+    // `permanent` on something that is not an obsq error is ignored, and an obsq code without it too.
+    expect(classifyFailure({ code: 'OBSQ_SOURCE' })).toEqual({ retryable: true, reason: 'unclassified error' });
+    expect(classifyFailure({ code: 'OBSQ_SOURCE', permanent: 'yes' })).toEqual({ retryable: true, reason: 'unclassified error' });
     expect(classifyFailure(Object.assign(new Error('x'), { code: 'X_OTHER', permanent: true }))).toEqual({ retryable: true, reason: 'unclassified error' });
     expect(classifyFailure(Object.assign(new Error('x'), { permanent: true }))).toEqual({ retryable: true, reason: 'unclassified error' });
   });
@@ -267,6 +272,7 @@ describe('backoffDelay and Retry-After: edges', () => {
   it('a zero or absent Retry-After leaves the delay alone', () => {
     expect(backoffDelay(1, { baseMs: 100, jitter: 'none', retryAfterMs: 0 })).toBe(100);
     expect(backoffDelay(1, { baseMs: 100, jitter: 'none', retryAfterMs: 50 })).toBe(100);
+    expect(backoffDelay(1, { baseMs: 100, jitter: 'none', retryAfterMs: -5_000 })).toBe(100);
   });
 
   it('parseRetryAfter refuses digits with trailing junk and dates without letters', () => {

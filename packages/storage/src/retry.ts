@@ -163,11 +163,9 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number
   const n = Math.max(1, Math.floor(attempt));
   const d = Math.min(maxMs, baseMs * 2 ** Math.min(n - 1, 52));
   const j = opts.jitter === undefined || opts.jitter === 'full' ? 1 : opts.jitter === 'equal' ? 0.5 : opts.jitter === 'none' ? 0 : Math.min(1, Math.max(0, opts.jitter));
-  let delay = d * (1 - j) + random() * d * j;
-  if (opts.retryAfterMs !== undefined && opts.retryAfterMs > 0) {
-    delay = Math.max(delay, Math.min(opts.retryAfterMs, opts.maxRetryAfterMs ?? maxMs));
-  }
-  return Math.floor(delay);
+  const jittered = d * (1 - j) + random() * d * j;
+  // An absent, zero or negative Retry-After cannot raise the delay.
+  return Math.floor(Math.max(jittered, Math.min(opts.retryAfterMs ?? 0, opts.maxRetryAfterMs ?? maxMs)));
 }
 
 /** Re-exported: it lives in the contract so the SIS client parses `Retry-After` the same way. */

@@ -171,6 +171,16 @@ describe('data-tampering faults', () => {
     expect(ds.stats().operations.PutObject!.faults.error).toBe(1);
   });
 
+  it('drop-response stores the object but cuts the connection instead of answering', async () => {
+    ds.setFaults([{ op: 'PutObject', times: 1, tamper: 'drop-response' }]);
+    ds.resetStats();
+    const body = randomBytes(3000);
+    const lost = await failureOf(client.putObject({ bucket: 'integrity', key: 'dropped', body }));
+    expect(lost.status).toBe(0);
+    expect((await getBytes('dropped')).equals(body)).toBe(true);
+    expect(ds.stats().operations.PutObject!.faults.tamper).toBe(1);
+  });
+
   it('refuses a rule with two outcomes', () => {
     expect(() => ds.setFaults([{ op: 'UploadPart', tamper: 'corrupt-body', reset: {} }])).toThrow(/at most one of/);
   });

@@ -53,15 +53,17 @@ export interface FaultSpec {
    *   a multipart ETag keeps its `-N` form).
    * - `corrupt-body`: one byte of the request body is flipped as it arrives, before the server
    *   checks Content-MD5 and stores it (UploadPart, PutObject): corruption in transit.
+   * - `drop-response`: the operation runs and its effect is stored, but the answer is lost (the
+   *   connection is cut instead): the client cannot know it succeeded.
    */
   tamper?: FaultTamper;
 }
 
 /** Kinds of {@link FaultSpec.tamper}. */
-export type FaultTamper = 'wrong-etag' | 'corrupt-body';
+export type FaultTamper = 'wrong-etag' | 'corrupt-body' | 'drop-response';
 
 /** Every {@link FaultTamper}, for schemas and docs. */
-export const FAULT_TAMPERS = ['wrong-etag', 'corrupt-body'] as const satisfies readonly FaultTamper[];
+export const FAULT_TAMPERS = ['wrong-etag', 'corrupt-body', 'drop-response'] as const satisfies readonly FaultTamper[];
 
 /** Schema of {@link FaultSpec}, used for the admin API and for `startDevstack` options. */
 export const faultSpecSchema = z

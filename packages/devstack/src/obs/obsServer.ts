@@ -108,6 +108,14 @@ export class ObsServer {
       }
       const auth: AuthOutcome =
         ctx.op === 'GetApiVersion' ? { mode: 'obs', presigned: false } : verifyAuth(ctx, this.opts.auth);
+      if (decision.tamper === 'drop-response') {
+        // The operation runs to the end (its effect is stored); only its answer is lost.
+        res.writeHead = (() => res) as unknown as typeof res.writeHead;
+        res.end = (() => {
+          req.socket.destroy();
+          return res;
+        }) as unknown as typeof res.end;
+      }
       await HANDLERS[ctx.op as keyof typeof HANDLERS](ctx, {
         store: this.opts.store,
         settings: this.opts.settings,

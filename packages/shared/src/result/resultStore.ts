@@ -249,7 +249,9 @@ export class ResultStore {
         lastId = id;
         const idx = fields.indexOf('jobId');
         if (idx >= 0 && fields[idx + 1] === jobId) {
-          const rec = fields[fields.indexOf('record') + 1];
+          // indexOf is -1 for an entry without a record: never read fields[0] as one.
+          const at = fields.indexOf('record');
+          const rec = at >= 0 ? fields[at + 1] : undefined;
           if (rec) return JSON.parse(rec) as StoredResult<Body>;
         }
       }

@@ -26,7 +26,6 @@ export function formatQuery(query: ReadonlyArray<readonly [string, string | null
  * `+` is a literal plus here, as in S3/OBS (not form encoding).
  */
 export function parseQuery(raw: string): Array<[string, string | null]> {
-  if (raw === '') return [];
   return raw.split('&').filter((p) => p !== '').map((part) => {
     const eq = part.indexOf('=');
     if (eq < 0) return [safeDecode(part), null];
