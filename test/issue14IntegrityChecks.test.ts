@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadWorkerConfig } from '@obsq/shared';
+import { filePinOf, loadWorkerConfig } from '@obsq/shared';
 import { multipartEtag, startWorkerService, type WorkerService } from '@obsq/worker';
 import { sha256File, sha256Object, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/waitFor.js';
@@ -268,7 +269,7 @@ describe('issue 14: integrity checks fire', () => {
     try {
       const payload = (contentMd5: string) => ({
         uploadId: up.body!.uploadId, bucket: 'ingest', key: 'changed.bin', partNumber: 1, offset: 0, size: bytes.length, totalParts: 1,
-        source: { kind: 'file', path }, contentMd5,
+        source: { kind: 'file', path, pin: filePinOf(statSync(path, { bigint: true })) }, contentMd5,
       });
       const stale = createHash('md5').update(Buffer.from('other bytes')).digest('base64');
       await queue.add('upload-part', payload(stale), { jobId: 'md5-stale', attempts: 3 });

@@ -28,7 +28,7 @@ async function streamCount(queue: string): Promise<number> {
 
 beforeAll(async () => {
   // `late-out` does not exist at first: every transcription into it fails for good (NoSuchBucket).
-  stack = await startStack({ buckets: ['media', 'outbox'], workers: 1 });
+  stack = await startStack({ buckets: ['media', 'outbox'], workers: 1, env: { OBSQ_SCHEDULE_MIN_INTERVAL: '1s' } });
   audio = await readFile(GOFORWARD);
 });
 

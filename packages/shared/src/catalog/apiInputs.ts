@@ -247,6 +247,8 @@ export const scheduleInputRule: InputRule = objectOf(
     output: required(outputRule),
     engine: optional(oneOf(['sis', 'local'])),
     mode: optional(oneOf(RASR_MODES)),
+    maxTries: optional(integer(1, 100)),
+    retryDelayMs: optional(integer(0, 2_147_483_647, 'ms')),
   },
   'a schedule input { id, cron, bucket, request, output, ... }',
 );
