@@ -21,7 +21,7 @@ export const MODULES = {
   // The integrity part of complete-multipart alone (multipart ETag, Complete, the size and ETag
   // checks): the whole file takes longer than a run on the shared CI machine allows.
   completeMultipartChecks: {
-    mutate: ['packages/worker/src/jobs/completeMultipart.ts:42-46', 'packages/worker/src/jobs/completeMultipart.ts:95-132'],
+    mutate: ['packages/worker/src/jobs/completeMultipart.ts:42-46', 'packages/worker/src/jobs/completeMultipart.ts:95-138'],
     tests: ['test/issue14IntegrityChecks.test.ts', 'test/issue14CopyChecks.test.ts'],
   },
   copyObject: {

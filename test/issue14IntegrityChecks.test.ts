@@ -42,6 +42,8 @@ beforeEach(() => {
 });
 
 const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
+const uploaded = async () =>
+  (await service.registry.getSingleMetric('obsq_uploaded_bytes_total')!.get()).values.find((v) => v.labels.queue === 'upload-part')?.value ?? 0;
 
 async function sourceFile(name: string, size: number): Promise<{ path: string; bytes: Buffer }> {
   const path = join(stack.dir, name);
@@ -78,12 +80,15 @@ describe('issue 14: integrity checks fire', () => {
   it('every part is sent with Content-MD5 (the devstack refuses a part without it)', async () => {
     expect(stack.devstack.settings().requireContentMd5).toBe(true);
     const { path, bytes } = await sourceFile('md5.bin', 2 * PART + 123);
+    const uploadedBefore = await uploaded();
     const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'md5.bin', partSize: PART });
     const rec = await stack.producer.waitForResult<{ etag: string }>(enq.jobId, { timeoutMs: 60_000 });
     expect(rec.result.errorMessage).toBe('');
     expect(rec.result.status).toBe(200);
     expect(rec.result.body!.etag.replace(/"/g, '')).toBe(multipartEtag(partMd5s(bytes)));
+    expect(rec.result.body).toMatchObject({ path: 'multipart-upload', parts: 3, size: bytes.length, bucket: 'ingest', key: 'md5.bin' });
     expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(3);
+    expect((await uploaded()) - uploadedBefore).toBe(bytes.length);
     const part2 = await stack.producer.getResult<{ md5: string; size: number; partNumber: number; etag: string }>(`${enq.jobId}-part-2`);
     expect(part2?.result.body).toEqual({ partNumber: 2, size: PART, md5: md5hex(bytes.subarray(PART, 2 * PART)), etag: `"${md5hex(bytes.subarray(PART, 2 * PART))}"` });
     const records = await streamRecords(enq.jobId);
@@ -118,13 +123,14 @@ describe('issue 14: integrity checks fire', () => {
 
   it('a wrong final ETag is caught by complete-multipart: the record names both ETags, no upload is left', async () => {
     stack.devstack.setFaults([{ op: 'CompleteMultipartUpload', tamper: 'wrong-etag' }]);
-    const { path, bytes } = await sourceFile('wrong-final.bin', 2 * PART + 7);
+    // Ten parts: the ETag check must also see a two-digit `-10` suffix.
+    const { path, bytes } = await sourceFile('wrong-final.bin', 9 * PART + 7);
     const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'wrong-final.bin', partSize: PART });
     const rec = await stack.producer.waitForResult(enq.jobId, { timeoutMs: 60_000 });
     const expected = multipartEtag(partMd5s(bytes));
     expect(rec.result.status).toBe(0);
     expect(rec.result.errorCode).toBe('OBSQ_STORAGE');
-    expect(rec.result.errorMessage).toMatch(new RegExp(`ETag [0-9a-f]{32}-3 is not the multipart ETag of the parts sent \\(${expected}\\)`));
+    expect(rec.result.errorMessage).toMatch(new RegExp(`ETag [0-9a-f]{32}-10 is not the multipart ETag of the parts sent \\(${expected}\\)`));
     expect(rec.result.errorMessage).toContain('does not match the source');
     // A permanent failure: one attempt, one record, and the upload is not left open.
     expect(rec.attempts).toBe(1);
@@ -234,6 +240,12 @@ describe('issue 14: integrity checks fire', () => {
     expect(stack.devstack.stats().operations.UploadPart!.requests).toBe(3);
     expect(stack.devstack.stats().operations.ListParts!.requests).toBe(1);
     expect(await sha256Object(stack.storage, 'ingest', 'lost.bin')).toBe(await sha256File(path));
+    const queue = new Queue('upload-part', { connection: stack.producerRedis, prefix: `{${stack.env.OBSQ_PREFIX}}` });
+    try {
+      expect((await queue.getJob(`${enq.jobId}-part-1`))?.progress).toEqual({ bytes: 60 * KiB, total: 60 * KiB });
+    } finally {
+      await queue.close();
+    }
   });
 
   it('a part found on the server with other bytes is sent again', async () => {
@@ -288,6 +300,34 @@ describe('issue 14: integrity checks fire', () => {
       await queue.close();
       await stack.storage.abortMultipartUpload({ bucket: 'ingest', key: 'changed.bin', uploadId: up.body!.uploadId });
     }
+  });
+
+  it('a Complete whose answer was lost is recognised as done (the object is there), not failed or completed twice', async () => {
+    stack.devstack.setFaults([{ op: 'CompleteMultipartUpload', times: 1, tamper: 'drop-response' }]);
+    const { path, bytes } = await sourceFile('lost-complete.bin', 2 * PART);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'lost-complete.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult<{ etag: string; size: number; parts: number; path: string }>(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(200);
+    expect(rec.attempts).toBe(1);
+    expect(rec.result.body).toMatchObject({ size: bytes.length, parts: 2, path: 'multipart-upload' });
+    expect(rec.result.body!.etag.replace(/"/g, '')).toBe(multipartEtag(partMd5s(bytes)));
+    // The client re-sent the Complete once (answered NoSuchUpload: the first one had done it).
+    expect(stack.devstack.stats().operations.CompleteMultipartUpload!.requests).toBe(2);
+  });
+
+  it('a Complete whose answer was lost while HEAD also failed is recognised by the next attempt', async () => {
+    stack.devstack.setFaults([
+      { op: 'CompleteMultipartUpload', times: 1, tamper: 'drop-response' },
+      { op: 'HeadObject', times: 3, error: { status: 500, code: 'InternalError' } },
+    ]);
+    const { path, bytes } = await sourceFile('lost-complete-2.bin', 2 * PART);
+    const enq = await stack.producer.enqueueUpload({ source: { kind: 'file', path }, bucket: 'ingest', key: 'lost-complete-2.bin', partSize: PART });
+    const rec = await stack.producer.waitForResult<{ etag: string; size: number; path: string }>(enq.jobId, { timeoutMs: 60_000 });
+    expect(rec.result.status).toBe(200);
+    expect(rec.attempts).toBe(2);
+    expect(rec.result.body).toMatchObject({ size: bytes.length, path: 'multipart-upload' });
+    expect(stack.devstack.stats().operations.CompleteMultipartUpload!.requests).toBe(2);
+    expect(await sha256Object(stack.storage, 'ingest', 'lost-complete-2.bin')).toBe(await sha256File(path));
   });
 });
 

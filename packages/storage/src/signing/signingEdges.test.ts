@@ -210,6 +210,8 @@ describe('parsers', () => {
     'AWS4-HMAC-SHA256 Credential=AK/x20250701/r/s3/aws4_request, SignedHeaders=host, Signature=1',
     'AWS4-HMAC-SHA256 Credential=AK/20250701/r/s3/aws4_request, SignedHeaders=, Signature=1',
     'AWS4-HMAC-SHA256 Credential=AK/20250701/r/s3/aws4_request, SignedHeaders=host, Signature=',
+    'AWS4-HMAC-SHA256 Credential=AK/20250701/r/s3/aws4_request, SignedHeaders=host, Signature=1, junk',
+    'Bearer Credential=AK/20250701/r/s3/aws4_request, SignedHeaders=host, Signature=1',
   ])('parseAuthorization rejects %j', (value) => {
     expect(parseAuthorization(value)).toBeUndefined();
   });

@@ -106,7 +106,7 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   // A previous attempt may have completed the upload and lost the answer: look before completing again.
   if (ctx.attempt > 1) {
     const already = await alreadyCompleted(ctx, uploadId, expectedEtag);
-    if (already) return already;
+    if (already !== undefined && already !== 'unknown') return already;
   }
   if (uploadId === undefined) {
     throw new ObsqError('OBSQ_INTERNAL', `complete-multipart ${job.id}: every part finished but no upload id was published`, { permanent: true });
@@ -131,7 +131,13 @@ export async function completeMultipart(ctx: JobContext<'complete-multipart'>): 
   } catch (err) {
     if (isAmbiguous(err)) {
       const already = await alreadyCompleted(ctx, uploadId, expectedEtag);
-      if (already) return already;
+      if (already !== undefined && already !== 'unknown') return already;
+      if (already === 'unknown' && (err as { result?: GetResult }).result?.errorCode === 'NoSuchUpload') {
+        // Gone, maybe completed by our own lost attempt: neither fail nor abort before a HEAD can tell.
+        throw new ObsqError('OBSQ_STORAGE', `complete-multipart ${data.uploadId}: the upload is gone and HEAD could not tell whether it was completed; retrying`, {
+          cause: err,
+        });
+      }
     }
     if ((err as { permanent?: boolean }).permanent) await abortUpload(ctx);
     throw err;
@@ -210,20 +216,33 @@ function copyRecord(
   };
 }
 
+/**
+ * The Complete may have happened although this call failed: no answer, a 5xx, or NoSuchUpload
+ * (the client's retry of a Complete whose answer was lost finds the upload consumed; only an OBS
+ * server says so with `x-obs-uploadId`, so S3-style servers are checked here by the ETag).
+ */
 function isAmbiguous(err: unknown): boolean {
-  const status = (err as { result?: GetResult }).result?.status ?? 0;
+  const result = (err as { result?: GetResult }).result;
+  const status = result?.status ?? 0;
   const code = errorCode(err) ?? '';
-  return status === 0 || status >= 500 || /TIMEOUT|ECONNRESET|SOCKET|ABORT/i.test(code);
+  return status === 0 || status >= 500 || result?.errorCode === 'NoSuchUpload' || /TIMEOUT|ECONNRESET|SOCKET|ABORT/i.test(code);
 }
 
-/** The object exists and was produced by this upload (same upload id header, or same multipart ETag). */
+/**
+ * The object exists and was produced by this upload (same upload id header, or same multipart
+ * ETag): its record. Undefined when it was not; `'unknown'` when HEAD failed for another reason
+ * than a missing object.
+ */
 async function alreadyCompleted(
   ctx: JobContext<'complete-multipart'>,
   uploadId: string | undefined,
   expectedEtag: string | undefined,
-): Promise<GetResult<CompleteRecordBody> | undefined> {
+): Promise<GetResult<CompleteRecordBody> | undefined | 'unknown'> {
   const { data, storage, signal } = ctx;
-  const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal }).catch(() => undefined);
+  const head = await storage.headObject({ bucket: data.bucket, key: data.key, signal }).catch((e: unknown) =>
+    (e as { result?: GetResult }).result?.status === 404 ? undefined : ('unknown' as const),
+  );
+  if (head === 'unknown') return 'unknown';
   if (!head?.body) return undefined;
   const uploadIdHeader = head.body.uploadId;
   const etag = String(head.body.etag ?? '');
