@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,8 @@ async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
 /**
  * `obsq demo`: the main job end to end on the local default stack. Starts a private redis-server,
  * devstack, two worker processes, uploads a generated file as a multipart upload, copies it
- * server-side, verifies the bytes, transcribes goforward.raw through devstack's SIS server, prints
+ * server-side, verifies the bytes, uploads a directory as a batch and re-runs it (all skipped),
+ * transcribes goforward.raw through devstack's SIS server, prints
  * the records and the text, and shuts everything down.
  */
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -99,6 +100,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const ok = local === uploaded && local === copied;
     out(`verify     sha256 ${local.slice(0, 16)}… source=${local === uploaded ? 'upload ok' : 'UPLOAD MISMATCH'} copy=${local === copied ? 'ok' : 'MISMATCH'}`);
 
+    // A batch, as a pipeline hands one over: a directory of small files (one PutObject each) and a
+    // large one (multipart), then the nightly re-run that finds everything already stored.
+    const tree = join(dir, 'dataset');
+    await mkdir(join(tree, 'day-1'), { recursive: true });
+    for (let i = 0; i < 200; i++) await writeFile(join(tree, 'day-1', `part-${String(i).padStart(3, '0')}.csv`), `id,square\n${i},${i * i}\n`);
+    await writeFile(join(tree, 'day-1', 'large.bin'), randomBytes(6 * MiB));
+    const batch = async (batchId: string, skipExisting: 'none' | 'size') => {
+      const enq = await producer!.enqueueBatch({ bucket: 'demo', prefix: 'demo/dataset/', sources: [tree], partSize: '4MiB', skipExisting, batchId });
+      const rec = await producer!.waitForBatch(enq.batchId, { timeoutMs: 300_000, pollMs: 100 });
+      out(JSON.stringify({ job: 'batch', ...rec.result, header: undefined, body: rec.result.body ? { ...rec.result.body, failures: rec.result.body.failures.slice(0, 3) } : null }));
+      return rec.result;
+    };
+    const first = await batch(`demo-${Date.now().toString(36)}`, 'none');
+    out(`batch      ${first.body?.succeeded ?? 0} of ${first.body?.files ?? 0} files stored (${first.body?.bytes ?? 0} bytes, ${first.body?.mibPerSec ?? 0} MiB/s)`);
+    const rerun = await batch(`demo-rerun-${Date.now().toString(36)}`, 'size');
+    out(`re-run     ${rerun.body?.skipped ?? 0} of ${rerun.body?.files ?? 0} files already stored, ${rerun.body?.succeeded ?? 0} uploaded (--skip-existing size)`);
+    const batchOk = first.status === 200 && first.body?.succeeded === 201 && rerun.status === 200 && rerun.body?.skipped === 201;
+
     let heard = true;
     if (await access(GOFORWARD).then(() => true, () => false)) {
       await storage.putObject({ bucket: 'demo', key: 'demo/goforward.raw', body: await readFile(GOFORWARD) });
@@ -116,8 +135,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     } else {
       out(`transcribe skipped: ${GOFORWARD} missing (apt-get install pocketsphinx-testdata)`);
     }
-    out(ok && heard ? 'demo: OK' : 'demo: FAILED');
-    return ok && heard ? 0 : 1;
+    out(ok && batchOk && heard ? 'demo: OK' : 'demo: FAILED');
+    return ok && batchOk && heard ? 0 : 1;
   } finally {
     await producer?.close().catch(() => undefined);
     await storage?.close().catch(() => undefined);
