@@ -37,8 +37,8 @@ export const MODULES = {
     tests: ['packages/storage/src/signing/signing.test.ts', 'packages/storage/src/signing/signingEdges.test.ts'],
   },
   sourceSandbox: {
-    mutate: ['packages/shared/src/validation/sourcePath.ts', 'packages/worker/src/sources/fileSource.ts', 'packages/worker/src/sources/urlSource.ts'],
-    tests: ['packages/worker/src/sources/sources.test.ts'],
+    mutate: ['packages/shared/src/validation/sourcePath.ts', 'packages/worker/src/sources/pinnedFile.ts', 'packages/worker/src/sources/fileSource.ts', 'packages/worker/src/sources/urlSource.ts'],
+    tests: ['packages/worker/src/sources/sources.test.ts', 'packages/worker/src/sources/pinnedFile.test.ts'],
   },
   resultStore: {
     mutate: ['packages/shared/src/result/resultStore.ts'],
