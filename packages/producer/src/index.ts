@@ -8,3 +8,4 @@ export { MD5_METADATA } from './batches/enqueueBatch.js';
 export { globToRegExp, PathFilter } from './batches/globFilter.js';
 export { openManifest } from './batches/batchItems.js';
 export * from './admin/index.js';
+export type { TranscriptionBatchInput } from './batches/transcribeBatch.js';

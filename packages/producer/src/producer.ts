@@ -36,6 +36,7 @@ import {
 import { abortUploads, listOpenUploads, type AbortOutcome, type ObsClient, type OpenUploadsScan } from '@obsq/storage';
 import { batchOperations } from './batches/batchOperations.js';
 import { enqueueBatch, type EnqueueBatchInput, type EnqueuedBatch } from './batches/enqueueBatch.js';
+import { enqueueTranscriptionBatch, type TranscriptionBatchInput } from './batches/transcribeBatch.js';
 import {
   cancelJob,
   listAbortStaleUploadsSchedules,
@@ -345,6 +346,27 @@ export class Producer {
         retentionSeconds: this.opts.retentionSeconds,
         logger: this.opts.logger,
         newBatchId: () => `b-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
+      },
+      input,
+      signal,
+    );
+  }
+
+  /**
+   * Transcribes every audio object under a prefix (or file under a directory) once, as a batch with
+   * the same record as upload batches; `skipExisting` skips audio whose transcript is current.
+   */
+  async enqueueTranscriptionBatch(input: TranscriptionBatchInput, signal?: AbortSignal): Promise<EnqueuedBatch> {
+    this.assertOpen();
+    return enqueueTranscriptionBatch(
+      {
+        queue: this.queue('transcribe-audio-file'),
+        storage: this.opts.storage,
+        batches: this.batches,
+        defaultEngine: this.opts.transcriber,
+        retentionSeconds: this.opts.retentionSeconds,
+        logger: this.opts.logger,
+        newBatchId: () => `t-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
       },
       input,
       signal,

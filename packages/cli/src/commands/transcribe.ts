@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { parseFlags } from '../flags.js';
 import type { TranscriptionAudio, TranscriptionEngine } from '@obsq/producer';
 import {
@@ -18,9 +19,10 @@ import { parseObjectUrl } from '../obsUrl.js';
 import { out } from '../output.js';
 import { finishEnqueued, WAIT_FLAGS } from '../waitFlags.js';
 import { withProducer } from '../withProducer.js';
+import { waitAndPrintBatch } from './batch.js';
 
 const USAGE =
-  'usage: obsq transcribe <obs://bucket/key | file | url> [--property P] [--audio-format F] [--engine sis|local] ' +
+  'usage: obsq transcribe <obs://bucket/key | file | url | obs://bucket/prefix/ | dir> [--batch-id ID] [--skip-existing] [--property P] [--audio-format F] [--engine sis|local] ' +
   '[--out obs://bucket/prefix/] [--format srt,vtt,json,txt] [--mode continue-stream] [--add-punc] [--need-word-info] ' +
   '[--vocabulary-id ID] [--job-id ID] [--wait] [--json] [--timeout-ms N]\n';
 
@@ -144,6 +146,8 @@ export async function transcribeCommand(argv: string[], config: ProducerConfig, 
       ...WAIT_FLAGS,
       // Transcriptions may take as long as their audio: a longer default wait.
       'timeout-ms': { type: 'string', default: '7200000' },
+      'batch-id': { type: 'string' },
+      'skip-existing': { type: 'boolean', default: false },
     },
   });
   const [from] = positionals;
@@ -152,6 +156,36 @@ export async function transcribeCommand(argv: string[], config: ProducerConfig, 
     return 2;
   }
   const flags = readRequestFlags(values, env);
+  // A prefix (obs://bucket/prefix/) or a directory is a batch: every audio file under it, once.
+  const isPrefix = /^(obs|s3):\/\/[^/]+(\/.*)?\/$/.test(from) || /^(obs|s3):\/\/[^/]+$/.test(from);
+  const isDir = !/^(obs|s3|https?):\/\//.test(from) && (await stat(from).then((st) => st.isDirectory(), () => false));
+  if (isPrefix || isDir) {
+    if (!flags.output) throw new ValidationError([{ field: '--out', rule: 'is required to transcribe a prefix or directory (where the transcripts go)' }]);
+    if (values['job-id'] !== undefined) throw new ValidationError([{ field: '--job-id', rule: 'applies to one file; name a batch with --batch-id' }]);
+    const output = flags.output;
+    const source = isPrefix ? parseObjectUrl(from, 'source', { allowPrefix: true }) : undefined;
+    return withProducer(config, logger, async (producer) => {
+      const enq = await producer.enqueueTranscriptionBatch({
+        source: source ? { bucket: source.bucket, prefix: source.key } : { dir: from },
+        output,
+        request: flags.request,
+        ...(flags.engine ? { engine: flags.engine } : {}),
+        ...(flags.mode ? { mode: flags.mode } : {}),
+        ...(values['batch-id'] ? { batchId: values['batch-id'] } : {}),
+        skipExisting: values['skip-existing'],
+      });
+      if (!values.wait) {
+        out(values.json ? JSON.stringify({ ...enq, record: enq.record?.result }) : enq.batchId);
+        return 0;
+      }
+      if (!values.json) out(`batch ${enq.batchId}: ${enq.enqueued} audio files enqueued, ${enq.skipped} already transcribed`);
+      return waitAndPrintBatch(producer, enq.batchId, values.json, Number(values['timeout-ms']));
+    });
+  }
+  for (const flag of ['batch-id'] as const) {
+    if (values[flag] !== undefined) throw new ValidationError([{ field: `--${flag}`, rule: 'applies to a prefix or directory' }]);
+  }
+  if (values['skip-existing']) throw new ValidationError([{ field: '--skip-existing', rule: 'applies to a prefix or directory' }]);
   const audio: TranscriptionAudio = /^(obs|s3):\/\//.test(from)
     ? parseObjectUrl(from, 'audio')
     : /^https?:\/\//.test(from)

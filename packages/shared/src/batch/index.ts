@@ -1,2 +1,3 @@
 export * from './batchStore.js';
 export * from './workerSideUpload.js';
+export * from './transcriptSource.js';

@@ -46,14 +46,18 @@ export async function abandonWorkerSideUpload(redis: Redis | Cluster, prefix: st
  * payload fails validation still counts, as a failure). `result` gives the bytes of a success.
  */
 export function batchMembershipOf(data: unknown, result: GetResult): BatchMembership | undefined {
-  const d = data as { batch?: { id?: unknown; item?: unknown }; key?: unknown } | undefined;
+  const d = data as { batch?: { id?: unknown; item?: unknown; bytes?: unknown }; key?: unknown; audio?: { key?: unknown; path?: unknown } } | undefined;
   const id = d?.batch?.id;
   if (typeof id !== 'string' || !BATCH_ID_RULE.test(id)) return undefined;
   const size = (result.body as { size?: unknown } | null)?.size;
+  const declared = d?.batch?.bytes;
+  // Uploads name their object `key`; a transcription names its audio.
+  const key = [d?.key, d?.audio?.key, d?.audio?.path].find((k): k is string => typeof k === 'string') ?? '';
+  const ok = result.status >= 200 && result.status < 300;
   return {
     id,
-    key: typeof d?.key === 'string' ? d.key.slice(0, 1024) : '',
+    key: key.slice(0, 1024),
     item: typeof d?.batch?.item === 'string' ? d.batch.item.slice(0, 8192) : '',
-    bytes: typeof size === 'number' && Number.isFinite(size) ? size : 0,
+    bytes: typeof size === 'number' && Number.isFinite(size) ? size : ok && typeof declared === 'number' && Number.isFinite(declared) ? declared : 0,
   };
 }

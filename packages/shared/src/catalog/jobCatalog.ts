@@ -77,6 +77,8 @@ const batchIdField = z.string().superRefine(
 const batchMemberSchema = z.strictObject({
   id: batchIdField,
   item: z.string().max(8192),
+  /** Bytes the file counts for in the batch record when its own record does not say (audio). */
+  bytes: byteCountField.optional(),
 });
 
 /** Attributes of a multipart upload that the first part initiates on the worker side. */
@@ -260,6 +262,7 @@ const transcribeAudioFileSchema = z.strictObject({
   /** `sis` streams to Huawei SIS; `local` uses the worker's local engine. */
   engine: z.enum(['sis', 'local']),
   output: transcriptOutputSchema.optional(),
+  batch: batchMemberSchema.optional(),
 });
 
 /** Schedule ids name Redis keys and BullMQ job schedulers. */

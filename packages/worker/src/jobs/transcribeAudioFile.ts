@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { makeGetResult, ObsqError, urlFailure, type GetResult, type SisConfig } from '@obsq/shared';
+import { makeGetResult, ObsqError, sourceVersionOf, TRANSCRIPT_SOURCE_METADATA, urlFailure, type GetResult, type SisConfig } from '@obsq/shared';
 import { type SisSegment } from '@obsq/speech';
 import { openPinnedFile, validatorDrift, type PinnedFile } from '../sources/index.js';
 import { checkAudioFile, sisErrorFields, toJson, toSrt, toTxt, toVtt, transcribe, type TranscriptionResult } from '@obsq/speech';
@@ -185,6 +185,9 @@ export async function transcribeAudioFile(ctx: JobContext<'transcribe-audio-file
           key,
           body: Buffer.from(RENDER[format](result), 'utf8'),
           contentType: CONTENT_TYPES[format],
+          // Which version of the audio this is the transcript of: a batch re-run skips the audio
+          // when it is unchanged (`--skip-existing`).
+          metadata: { [TRANSCRIPT_SOURCE_METADATA]: sourceVersionOf(data.audio) },
           signal,
         });
         outputs.push({ format, bucket: data.output.bucket, key, etag: put.body?.etag ?? '' });
