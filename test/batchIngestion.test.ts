@@ -198,6 +198,10 @@ describe('batch ingestion', () => {
     expect(rec.body).toMatchObject({ batchId: 'cli-1', prefix: 'cli/', files: 2, succeeded: 2 });
     expect(await listKeys(stack, 'cli/')).toEqual(['cli/one.txt', 'cli/sub/two.txt']);
 
+    const waited = await runObsq(['batch', 'wait', 'cli-1', '--timeout-ms', '5000', '--json'], env);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout.trim())).toMatchObject({ status: 200, body: { batchId: 'cli-1', files: 2 } });
+
     const st = await runObsq(['batch', 'status', 'cli-1', '--json'], env);
     expect(st.code, st.stderr).toBe(0);
     expect(JSON.parse(st.stdout)).toMatchObject({ batchId: 'cli-1', members: 2, done: 2, succeeded: 2 });

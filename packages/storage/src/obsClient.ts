@@ -644,9 +644,11 @@ export class ObsClient {
     });
   }
 
-  /** Every object under `prefix`, following markers while the listing is truncated. */
-  async listAllObjects(p: { bucket: string; prefix?: string; pageSize?: number } & CallOptions): Promise<ListedObject[]> {
-    const out: ListedObject[] = [];
+  /**
+   * The objects under `prefix`, one page at a time, following markers while the listing is
+   * truncated: memory stays at one page however many objects there are.
+   */
+  async *listObjectPages(p: { bucket: string; prefix?: string; pageSize?: number } & CallOptions): AsyncGenerator<ListedObject[]> {
     let marker = '';
     for (;;) {
       const res = await this.listObjects({
@@ -657,13 +659,20 @@ export class ObsClient {
         signal: p.signal,
       });
       const body = res.body!;
-      out.push(...body.contents);
-      if (!body.isTruncated) return out;
+      yield body.contents;
+      if (!body.isTruncated) return;
       if (!body.nextMarker || body.nextMarker <= marker) {
         throw new ObsqError('OBSQ_STORAGE', 'ListObjects is truncated but its marker does not advance', { permanent: true });
       }
       marker = body.nextMarker;
     }
+  }
+
+  /** Every object under `prefix` (see {@link listObjectPages}). */
+  async listAllObjects(p: { bucket: string; prefix?: string; pageSize?: number } & CallOptions): Promise<ListedObject[]> {
+    const out: ListedObject[] = [];
+    for await (const page of this.listObjectPages(p)) out.push(...page);
+    return out;
   }
 
   // ---------------------------------------------------------------- buckets

@@ -1,5 +1,5 @@
 import type { Producer } from '@obsq/producer';
-import { ValidationError, type BatchRecordBody, type BatchStatus, type Logger, type ProducerConfig, type StoredResult } from '@obsq/shared';
+import { type BatchRecordBody, type BatchStatus, type Logger, type ProducerConfig, type StoredResult } from '@obsq/shared';
 import { parseFlags } from '../flags.js';
 import { out } from '../output.js';
 import { showBatchProgress } from '../progress.js';
@@ -15,15 +15,6 @@ export const BATCH_USAGE = `usage: obsq batch status|wait|retry <batchId> [--jso
 example: obsq batch wait b-2026-12-01-1a2b3c4d --json
 exit codes: 0 success, 1 a file failed or the batch is unknown, 2 bad usage
 `;
-
-/** Parses `--timeout-ms` before anything is enqueued or waited on. */
-export function timeoutMsOf(raw: string): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
-    throw new ValidationError([{ field: '--timeout-ms', rule: `must be a positive whole number of milliseconds (got ${JSON.stringify(raw)})` }]);
-  }
-  return n;
-}
 
 /** Prints a batch record (one JSON line with `json`); exit code 0 only for status 200. */
 export function printBatchRecord(rec: StoredResult<BatchRecordBody>, json: boolean): number {
@@ -56,8 +47,9 @@ export async function waitAndPrintBatch(producer: Producer, batchId: string, jso
 
 /** `obsq batch status|wait|retry <batchId>` */
 export async function batchCommand(argv: string[], config: ProducerConfig, logger: Logger): Promise<number> {
+  // `batch wait` waits: `--timeout-ms` applies to it as it does with `--wait`.
   const { values, positionals } = parseFlags({
-    args: argv,
+    args: argv[0] === 'wait' && !argv.includes('--wait') ? [...argv, '--wait'] : argv,
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
@@ -75,7 +67,8 @@ export async function batchCommand(argv: string[], config: ProducerConfig, logge
     process.stderr.write(BATCH_USAGE);
     return 2;
   }
-  const timeoutMs = timeoutMsOf(values['timeout-ms']);
+  // parseFlags checked a given --timeout-ms; the default is ours.
+  const timeoutMs = Number(values['timeout-ms']);
   return withProducer(config, logger, async (producer) => {
     if (sub === 'status') {
       const s = await producer.batchStatus(batchId);

@@ -6,7 +6,7 @@ import { parseObjectUrl } from '../obsUrl.js';
 import { out, printRecord } from '../output.js';
 import { finishEnqueued, partsProgress, WAIT_FLAGS } from '../waitFlags.js';
 import { withProducer } from '../withProducer.js';
-import { timeoutMsOf, waitAndPrintBatch } from './batch.js';
+import { waitAndPrintBatch } from './batch.js';
 
 export const UPLOAD_USAGE = `usage: obsq upload <dir|file|url>... obs://bucket/prefix/ [options]
        obsq upload <file|url> obs://bucket/key [--part-size 8MiB] [--wait] [--json]
@@ -74,7 +74,8 @@ export async function uploadCommand(argv: string[], config: ProducerConfig, logg
     return 2;
   }
   const target = parseObjectUrl(to, 'target', { allowPrefix: true });
-  const timeoutMs = timeoutMsOf(values['timeout-ms']);
+  // parseFlags checked a given --timeout-ms; the default is WAIT_FLAGS'.
+  const timeoutMs = Number(values['timeout-ms']);
   const skip = values['skip-existing'];
   if (!['none', 'size', 'checksum'].includes(skip)) throw new ValidationError([{ field: '--skip-existing', rule: `must be none, size or checksum (got ${JSON.stringify(skip)})` }]);
   const maxPending = values['max-pending'] === undefined ? undefined : Number(values['max-pending']);

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowJob, FlowProducer, Queue } from 'bullmq';
 import {
-  BATCH_ID_RULE,
+  batchIdIssues,
   batchFileJobId,
   bucketNameIssues,
   metadataIssues,
@@ -137,7 +137,7 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
   if (typeof input.prefix !== 'string') issues.push({ field: 'prefix', rule: 'must be a string' });
   else if (input.prefix !== '') issues.push(...objectKeyIssues(input.prefix, 'prefix'));
   const batchId = input.batchId ?? deps.newBatchId();
-  if (!BATCH_ID_RULE.test(batchId)) issues.push({ field: 'batchId', rule: `must be 1 to 100 letters, digits, ".", "_" or "-", and not only digits (got ${JSON.stringify(batchId)})` });
+  issues.push(...batchIdIssues(batchId));
   const partSize = sizeOption(input.partSize, 'partSize', issues) ?? DEFAULT_PART;
   const threshold = sizeOption(input.multipartThreshold, 'multipartThreshold', issues) ?? partSize;
   if (threshold > PUT_OBJECT_MAX_BYTES) issues.push({ field: 'multipartThreshold', rule: `must be at most ${PUT_OBJECT_MAX_BYTES} bytes (the PutObject limit)` });
@@ -166,12 +166,8 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
   let existing: Map<string, Existing> | undefined;
   if (skipExisting !== 'none') {
     existing = new Map();
-    let marker = '';
-    for (;;) {
-      const page = (await storage.listObjects({ bucket: input.bucket, prefix: input.prefix, marker, maxKeys: 1000, signal })).body!;
-      for (const o of page.contents) existing.set(o.key, { size: o.size, etag: o.etag.replace(/"/g, '').toLowerCase() });
-      if (!page.isTruncated || !page.nextMarker || page.nextMarker <= marker) break;
-      marker = page.nextMarker;
+    for await (const page of storage.listObjectPages({ bucket: input.bucket, prefix: input.prefix, pageSize: 1000, signal })) {
+      for (const o of page) existing.set(o.key, { size: o.size, etag: o.etag.replace(/"/g, '').toLowerCase() });
     }
   }
 
@@ -208,6 +204,7 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
   const backPressure = async () => {
     for (;;) {
       const s = await batches.status(batchId);
+      if (s?.cancelled) throw new ObsqError('OBSQ_CANCELLED', `batch ${batchId} was cancelled (obsq cancel): enqueueing stopped`, { permanent: true });
       if (!s || s.members - s.done < maxPending) return;
       if (s.done !== lastDone) {
         lastDone = s.done;
@@ -232,8 +229,8 @@ export async function enqueueBatch(deps: BatchDeps, input: EnqueueBatchInput, si
     writing.catch(() => undefined);
   };
   const write = async (checked: Checked[]) => {
+    // One read of the counters per chunk: stops when cancelled, waits while too much is pending.
     await backPressure();
-    if (await batches.isCancelled(batchId)) throw new ObsqError('OBSQ_CANCELLED', `batch ${batchId} was cancelled (obsq cancel): enqueueing stopped`, { permanent: true });
     const puts: Array<{ name: string; data: unknown; opts: ReturnType<typeof jobOptions> }> = [];
     const flows: FlowJob[] = [];
     const members: Array<{ jobId: string; bytes: number }> = [];

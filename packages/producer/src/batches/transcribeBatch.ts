@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import {
-  BATCH_ID_RULE,
+  batchIdIssues,
   batchFileJobId,
   bucketNameIssues,
   filePinOf,
@@ -77,7 +77,7 @@ export async function enqueueTranscriptionBatch(deps: TranscriptionBatchDeps, in
   if ('bucket' in input.source) issues.push(...bucketNameIssues(input.source.bucket, 'source.bucket'));
   else if (typeof input.source.dir !== 'string' || input.source.dir === '') issues.push({ field: 'source.dir', rule: 'must be a directory path' });
   const batchId = input.batchId ?? deps.newBatchId();
-  if (!BATCH_ID_RULE.test(batchId)) issues.push({ field: 'batchId', rule: `must be 1 to 100 letters, digits, ".", "_" or "-", and not only digits (got ${JSON.stringify(batchId)})` });
+  issues.push(...batchIdIssues(batchId));
   const suffixes = (input.suffixes ?? DEFAULT_SCHEDULE_SUFFIXES).map((s) => s.toLowerCase());
   if (suffixes.length === 0) issues.push({ field: 'suffixes', rule: 'must list at least one ending, e.g. .wav' });
   if (issues.length > 0) throw new ValidationError(issues);
@@ -95,17 +95,14 @@ export async function enqueueTranscriptionBatch(deps: TranscriptionBatchDeps, in
   const found = async function* (): AsyncGenerator<Found> {
     if ('bucket' in input.source) {
       const { bucket, prefix } = input.source;
-      let marker = '';
-      for (;;) {
-        const page = (await storage.listObjects({ bucket, prefix, marker, maxKeys: 1000, signal })).body!;
-        for (const o of page.contents) {
+      for await (const page of storage.listObjectPages({ bucket, prefix, pageSize: 1000, signal })) {
+        for (const o of page) {
           if (!isAudio(o.key)) continue;
           const etag = o.etag.replace(/"/g, '');
           yield { rel: o.key.slice(prefix.length), audio: { kind: 'object', bucket, key: o.key, etag }, item: `obs://${bucket}/${o.key}`, bytes: o.size };
         }
-        if (!page.isTruncated || !page.nextMarker || page.nextMarker <= marker) return;
-        marker = page.nextMarker;
       }
+      return;
     }
     for await (const f of walkDirectory(input.source.dir, '', new PathFilter(), () => undefined)) {
       if (!isAudio(f.key)) continue;

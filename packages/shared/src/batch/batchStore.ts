@@ -33,6 +33,8 @@ export interface BatchStatus {
   createdAt: number;
   /** True once the producer enqueued every item. */
   sealed: boolean;
+  /** True once `obsq cancel` cancelled the batch: a producer still enqueueing it stops. */
+  cancelled: boolean;
   /** Files enqueued. */
   members: number;
   /** Enqueued files with a record. */
@@ -190,6 +192,7 @@ export class BatchStore {
         prefix: b.prefix,
         createdAt: record.finishedAt - b.durationMs,
         sealed: true,
+        cancelled: false,
         members: b.files - b.skipped,
         done: b.files - b.skipped,
         succeeded: b.succeeded,
@@ -207,6 +210,7 @@ export class BatchStore {
       prefix: h.prefix ?? '',
       createdAt: num(h.createdAt),
       sealed: h.sealed === '1',
+      cancelled: h.cancelled === '1',
       members: num(h.members),
       done: num(h.done),
       succeeded: num(h.succeeded),
@@ -276,11 +280,6 @@ export class BatchStore {
   /** Marks the batch cancelled: a producer still enqueueing it stops at its next chunk. */
   async markCancelled(id: string): Promise<void> {
     await this.redis.hset(this.keys(id).meta, 'cancelled', '1');
-  }
-
-  /** True once {@link markCancelled} ran. */
-  async isCancelled(id: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys(id).meta, 'cancelled')) === '1';
   }
 
   /** Every failed member (not the items refused at enqueue), for `obsq batch retry`. */

@@ -64,11 +64,14 @@ export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
 /** Batch ids name Redis keys and prefix the job ids of their files. */
 export const BATCH_ID_RULE = /^(?!\d+$)[A-Za-z0-9._-]{1,100}$/;
 
-const batchIdField = z.string().superRefine(
-  ruleRefinement((s: string, field): ValidationIssue[] =>
-    BATCH_ID_RULE.test(s) ? [] : [{ field, rule: `must be 1 to 100 letters, digits, ".", "_" or "-", and not only digits (got ${JSON.stringify(s)})` }],
-  ),
-);
+/** Problems with a batch id (it names Redis keys and prefixes its files' job ids). */
+export function batchIdIssues(id: unknown, field = 'batchId'): ValidationIssue[] {
+  return typeof id === 'string' && BATCH_ID_RULE.test(id)
+    ? []
+    : [{ field, rule: `must be 1 to 100 letters, digits, ".", "_" or "-", and not only digits (got ${JSON.stringify(id)})` }];
+}
+
+const batchIdField = z.string().superRefine(ruleRefinement((s: string, field) => batchIdIssues(s, field)));
 
 /**
  * Membership of a batch: the job's record also counts toward the batch's record. `item` is the
